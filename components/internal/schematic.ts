@@ -1,0 +1,59 @@
+/**
+ * Image Factory schematics as data. The factory identifies a schematic by the sha256 of its canonical
+ * YAML, so order matters: extensions are sorted and de-duplicated here, and reordering them in the
+ * stack config never changes the schematic (hence never triggers an upgrade).
+ */
+import { Problem, show } from "./validation";
+
+export const QEMU_GUEST_AGENT = "siderolabs/qemu-guest-agent";
+export const ISCSI_TOOLS = "siderolabs/iscsi-tools";
+export const UTIL_LINUX_TOOLS = "siderolabs/util-linux-tools";
+
+/** The guide's extensions: the Proxmox guest agent, and what Longhorn needs (iSCSI, util-linux). */
+export const DEFAULT_EXTENSIONS: readonly string[] = [QEMU_GUEST_AGENT, ISCSI_TOOLS, UTIL_LINUX_TOOLS];
+
+const EXTENSION_NAME = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
+
+export function checkExtensions(extensions: readonly string[], path: string): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  extensions.forEach((extension, i) => {
+    if (!EXTENSION_NAME.test(extension)) {
+      problems.push({
+        path: `${path}[${i}]`,
+        message:
+          `${show(extension)} is not an official extension name. Use the "<org>/<name>" form of ` +
+          `https://github.com/siderolabs/extensions, e.g. "${QEMU_GUEST_AGENT}".`,
+      });
+    } else if (seen.has(extension)) {
+      problems.push({
+        path: `${path}[${i}]`,
+        message: `${show(extension)} is listed twice. Remove the copy.`,
+      });
+    }
+    seen.add(extension);
+  });
+  return problems;
+}
+
+export function canonicalExtensions(extensions: readonly string[]): string[] {
+  return [...new Set(extensions)].sort();
+}
+
+/**
+ * The schematic YAML in the factory's canonical form (gopkg.in/yaml.v3, four-space indent): the
+ * factory's id for it is the sha256 of exactly this text.
+ */
+export function schematicYaml(extensions: readonly string[]): string {
+  const names = canonicalExtensions(extensions);
+  if (names.length === 0) {
+    return "customization: {}\n";
+  }
+  return [
+    "customization:",
+    "    systemExtensions:",
+    "        officialExtensions:",
+    ...names.map((name) => `            - ${name}`),
+    "",
+  ].join("\n");
+}

@@ -1,0 +1,115 @@
+/**
+ * Validation results shared by the components (which check their args) and the stack configuration
+ * (which checks `Pulumi.<stack>.yaml`). A problem names where it is (`path`), and its message says
+ * what is wrong, the value received, what is allowed and the fix.
+ */
+
+export interface Problem {
+  /** Config path (`cluster.workerPools[0].nodes[2].ip`) or argument path (`TalosVm "cp-1" args.cores`). */
+  readonly path: string;
+  readonly message: string;
+}
+
+/** Thrown before any resource is created when input is invalid; lists every problem found at once. */
+export class ValidationError extends Error {
+  constructor(
+    readonly subject: string,
+    readonly problems: readonly Problem[],
+  ) {
+    const plural = problems.length === 1 ? "problem" : "problems";
+    const lines = problems.map((p) => `  - ${p.path}: ${p.message}`);
+    super(`${subject}: ${problems.length} ${plural}\n${lines.join("\n")}`);
+    this.name = "ValidationError";
+  }
+}
+
+/** Throws a {@link ValidationError} when there is anything to report. */
+export function throwIfProblems(subject: string, problems: readonly Problem[]): void {
+  if (problems.length > 0) {
+    throw new ValidationError(subject, problems);
+  }
+}
+
+/** Renders a received value for a message: strings quoted, everything else as JSON. */
+export function show(value: unknown): string {
+  if (value === undefined) {
+    return "nothing";
+  }
+  return JSON.stringify(value);
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+/** RFC 1123 label: what Kubernetes, Talos hostnames and Proxmox VM names all accept. */
+export function isDnsLabel(value: string): boolean {
+  return DNS_LABEL.test(value);
+}
+
+export function checkDnsLabel(value: string, path: string, what: string): Problem[] {
+  if (isDnsLabel(value)) {
+    return [];
+  }
+  return [
+    {
+      path,
+      message:
+        `${what} must be a DNS label (got ${show(value)}): 1-63 lowercase letters, digits or '-', ` +
+        `starting and ending with a letter or digit. Use e.g. ${show(suggestDnsLabel(value))}.`,
+    },
+  ];
+}
+
+function suggestDnsLabel(value: string): string {
+  const label = value
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 63)
+    .replace(/-+$/, "");
+  return label === "" ? "node-1" : label;
+}
+
+/** Whole numbers within bounds, with a message that names the bound and the fix. */
+export function checkInteger(
+  value: number,
+  path: string,
+  bounds: { min: number; max?: number; what: string },
+): Problem[] {
+  if (!Number.isInteger(value)) {
+    return [{ path, message: `${bounds.what} must be a whole number (got ${show(value)}).` }];
+  }
+  if (value < bounds.min) {
+    return [
+      {
+        path,
+        message: `${bounds.what} must be at least ${bounds.min} (got ${value}). Set it to ${bounds.min} or more.`,
+      },
+    ];
+  }
+  if (bounds.max !== undefined && value > bounds.max) {
+    return [
+      {
+        path,
+        message: `${bounds.what} must be at most ${bounds.max} (got ${value}). Set it to ${bounds.max} or less.`,
+      },
+    ];
+  }
+  return [];
+}
+
+const STORAGE_ID = /^[a-zA-Z][a-zA-Z0-9_.-]*$/;
+
+/** Proxmox storage ids (`local`, `local-lvm`, `ceph_pool.1`). */
+export function checkStorageId(value: string, path: string): Problem[] {
+  if (STORAGE_ID.test(value)) {
+    return [];
+  }
+  return [
+    {
+      path,
+      message:
+        `${show(value)} is not a Proxmox storage id: a letter, then letters, digits, '-', '_' or '.'. ` +
+        `Use the id shown under Datacenter > Storage, e.g. "local-lvm".`,
+    },
+  ];
+}

@@ -1,0 +1,264 @@
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import { blockOf, cidrToString, exampleHost, isUsableHost, parseIPv4 } from "./internal/ipv4";
+import { checkBridge, checkNameservers, checkVlan } from "./internal/network-rules";
+import {
+  checkCpuType,
+  checkNodeSize,
+  checkVmId,
+  DEFAULT_CPU_TYPE,
+  DEFAULT_SCSI_HARDWARE,
+  NodeRole,
+  SCSI_HARDWARE,
+  ScsiHardware,
+} from "./internal/node-rules";
+import {
+  checkDnsLabel,
+  checkInteger,
+  checkStorageId,
+  Problem,
+  show,
+  throwIfProblems,
+} from "./internal/validation";
+import { TalosImage } from "./talos-image";
+
+export interface TalosVmArgs {
+  /** Talos role; decides the minimum size and the Proxmox startup order. */
+  role: NodeRole;
+  /** Cluster name, used as a Proxmox tag. */
+  clusterName: string;
+  /** The image whose ISO the VM boots from (it must be on `pveNode`). */
+  image: TalosImage;
+  /** Proxmox node that runs the VM. */
+  pveNode: string;
+  /** Hostname and Proxmox VM name. @default the component name */
+  hostname?: string;
+  /** Proxmox VM id. @default the next free id, chosen by Proxmox */
+  vmId?: number;
+
+  /** vCPU cores (one socket). Control plane: at least 2; worker: at least 1. */
+  cores: number;
+  /** Dedicated memory in MiB; ballooning is off (Talos does not support it). At least 2048. */
+  memoryMiB: number;
+  /** Install disk size in GiB. At least 10. */
+  diskGiB: number;
+  /**
+   * QEMU CPU model. Talos needs x86-64-v2, so `kvm64`/`qemu64` are refused; use `x86-64-v2-AES` when VMs
+   * live-migrate between different CPUs.
+   * @default "host"
+   */
+  cpuType?: string;
+  /** Proxmox storage for the install disk, EFI vars and cloud-init drive. @default "local-lvm" */
+  datastoreId?: string;
+  /**
+   * SCSI controller. `virtio-scsi-single` gives each disk its own controller, which `iothread` needs.
+   * `virtio-scsi-pci` is what Sidero's guide uses while siderolabs/talos#11173 (install disk not found
+   * on some hosts) is open: choose it if a node hangs at install.
+   * @default "virtio-scsi-single"
+   */
+  scsiHardware?: ScsiHardware;
+
+  /** Static IPv4 address, given to Talos through the cloud-init (nocloud) drive. */
+  ip: string;
+  /** Prefix length of the node network, e.g. 24. */
+  prefixLength: number;
+  /** Default gateway; inside the node network. */
+  gateway: string;
+  /** DNS servers. */
+  nameservers: string[];
+  /** Proxmox bridge of the NIC. @default "vmbr0" */
+  bridge?: string;
+  /** VLAN tag of the NIC. @default untagged */
+  vlanId?: number;
+
+  /** Proxmox start order at host boot. @default 1 for control planes, 2 for workers */
+  startupOrder?: number;
+  /**
+   * Guards the VM against deletion, in Pulumi (`protect`) and in Proxmox (protection flag).
+   * @default false
+   */
+  protect?: boolean;
+}
+
+/** The first SCSI disk: Talos sees it as /dev/sda. */
+export const INSTALL_DISK_INTERFACE = "scsi0";
+/** Where Talos installs on VirtIO SCSI. */
+export const INSTALL_DISK = "/dev/sda";
+/** With q35 only ide0 and ide2 exist: the ISO on ide0, cloud-init on ide2. */
+export const ISO_INTERFACE = "ide0";
+export const CLOUD_INIT_INTERFACE = "ide2";
+
+/**
+ * A Proxmox VM made for Talos: UEFI (OVMF, 4M EFI vars, no pre-enrolled keys), q35, a CPU with
+ * x86-64-v2, VirtIO SCSI with iothread and discard, no ballooning, a virtio NIC, and a static IP
+ * through the cloud-init drive that the nocloud image reads. It boots the ISO into maintenance mode at
+ * that IP; once Talos is installed it boots from disk (boot order: disk, then CD).
+ */
+export class TalosVm extends pulumi.ComponentResource {
+  static readonly TYPE = "talos-proxmox:index:TalosVm";
+
+  /** Proxmox VM id. */
+  public readonly vmId: pulumi.Output<number>;
+  /** The node's static IP: where Talos listens in maintenance mode and after install. */
+  public readonly ip: pulumi.Output<string>;
+  /** Hostname and VM name. */
+  public readonly hostname: string;
+  /** The Talos role. */
+  public readonly role: NodeRole;
+  /** The device Talos installs to, for `machine.install.disk`. */
+  public readonly installDisk: string;
+
+  constructor(name: string, args: TalosVmArgs, opts?: pulumi.ComponentResourceOptions) {
+    const hostname = args.hostname ?? name;
+    const cpuType = args.cpuType ?? DEFAULT_CPU_TYPE;
+    const datastoreId = args.datastoreId ?? "local-lvm";
+    const scsiHardware = args.scsiHardware ?? DEFAULT_SCSI_HARDWARE;
+    const bridge = args.bridge ?? "vmbr0";
+    const startupOrder = args.startupOrder ?? (args.role === "controlplane" ? 1 : 2);
+    const protect = args.protect ?? false;
+    throwIfProblems(
+      `TalosVm "${name}"`,
+      validateTalosVmArgs(args, { hostname, cpuType, datastoreId, scsiHardware, bridge, startupOrder }),
+    );
+    super(TalosVm.TYPE, name, {}, opts);
+
+    const guestAgent = args.image.hasGuestAgent;
+    const vm = new proxmoxve.VmLegacy(
+      name,
+      {
+        nodeName: args.pveNode,
+        vmId: args.vmId,
+        name: hostname,
+        description: `Talos ${args.role} of cluster ${args.clusterName}. Managed by Pulumi (talos-proxmox).`,
+        // Proxmox stores tags sorted; giving them sorted avoids a perpetual diff.
+        tags: [...new Set([args.clusterName, args.role, "talos"])].sort(),
+        onBoot: true,
+        started: true,
+        startup: { order: startupOrder },
+        bios: "ovmf",
+        machine: "q35",
+        efiDisk: { datastoreId, fileFormat: "raw", type: "4m", preEnrolledKeys: false },
+        operatingSystem: { type: "l26" },
+        cpu: { type: cpuType, cores: args.cores, sockets: 1 },
+        memory: { dedicated: args.memoryMiB, floating: 0 },
+        scsiHardware,
+        disks: [
+          {
+            interface: INSTALL_DISK_INTERFACE,
+            datastoreId,
+            size: args.diskGiB,
+            fileFormat: "raw",
+            // iothread only takes effect with one controller per disk.
+            iothread: scsiHardware === "virtio-scsi-single",
+            discard: "on",
+            ssd: true,
+          },
+        ],
+        networkDevices: [{ bridge, vlanId: args.vlanId, model: "virtio", firewall: false }],
+        // The agent only runs when the image has the extension. IPs are static, so the provider
+        // never waits for the agent to report one (a fragile step in peer projects).
+        agent: guestAgent
+          ? { enabled: true, type: "virtio", trim: true, waitForIp: { disabled: true } }
+          : { enabled: false },
+        initialization: {
+          datastoreId,
+          interface: CLOUD_INIT_INTERFACE,
+          ipConfigs: [{ ipv4: { address: `${args.ip}/${args.prefixLength}`, gateway: args.gateway } }],
+          dns: { servers: args.nameservers },
+        },
+        cdrom: { fileId: args.image.isoFileIdFor(args.pveNode), interface: ISO_INTERFACE },
+        bootOrders: [INSTALL_DISK_INTERFACE, ISO_INTERFACE],
+        serialDevices: [{ device: "socket" }],
+        // Talos is reset through its API before a VM is removed; the VM itself can just stop.
+        stopOnDestroy: true,
+        protection: protect,
+      },
+      { parent: this, protect },
+    );
+
+    this.vmId = vm.vmId;
+    this.ip = pulumi.output(args.ip);
+    this.hostname = hostname;
+    this.role = args.role;
+    this.installDisk = INSTALL_DISK;
+    this.registerOutputs({ vmId: this.vmId, ip: this.ip });
+  }
+}
+
+function validateTalosVmArgs(
+  args: TalosVmArgs,
+  resolved: {
+    hostname: string;
+    cpuType: string;
+    datastoreId: string;
+    scsiHardware: string;
+    bridge: string;
+    startupOrder: number;
+  },
+): Problem[] {
+  const problems: Problem[] = [
+    ...checkDnsLabel(resolved.hostname, "args.hostname", "the hostname"),
+    ...checkNodeSize(args.role, args, {
+      cores: "args.cores",
+      memoryMiB: "args.memoryMiB",
+      diskGiB: "args.diskGiB",
+    }),
+    ...checkCpuType(resolved.cpuType, "args.cpuType"),
+    ...checkStorageId(resolved.datastoreId, "args.datastoreId"),
+    ...checkBridge(resolved.bridge, "args.bridge"),
+    ...checkNameservers(args.nameservers, "args.nameservers"),
+    ...checkInteger(resolved.startupOrder, "args.startupOrder", { min: 0, what: "the startup order" }),
+    ...(args.vmId === undefined ? [] : checkVmId(args.vmId, "args.vmId")),
+    ...(args.vlanId === undefined ? [] : checkVlan(args.vlanId, "args.vlanId")),
+  ];
+  if (!SCSI_HARDWARE.includes(resolved.scsiHardware as ScsiHardware)) {
+    problems.push({
+      path: "args.scsiHardware",
+      message: `${show(resolved.scsiHardware)} is not supported. Use ${SCSI_HARDWARE.map((s) => show(s)).join(" or ")}.`,
+    });
+  }
+  if (!args.image.pveNodes.includes(args.pveNode)) {
+    problems.push({
+      path: "args.pveNode",
+      message:
+        `the image has no ISO on Proxmox node ${show(args.pveNode)} (it has ${args.image.pveNodes.join(", ")}). ` +
+        `Add ${show(args.pveNode)} to the TalosImage's pveNodes.`,
+    });
+  }
+  problems.push(...checkStaticAddress(args));
+  return problems;
+}
+
+function checkStaticAddress(args: TalosVmArgs): Problem[] {
+  const ip = parseIPv4(args.ip);
+  if (ip === undefined) {
+    return [
+      { path: "args.ip", message: `${show(args.ip)} is not an IPv4 address. Use e.g. "192.168.1.21".` },
+    ];
+  }
+  const prefix = checkInteger(args.prefixLength, "args.prefixLength", {
+    min: 8,
+    max: 30,
+    what: "the prefix length",
+  });
+  if (prefix.length > 0) {
+    return prefix;
+  }
+  const network = blockOf(ip, args.prefixLength);
+  const cidr = cidrToString(network);
+  const problems: Problem[] = [];
+  if (!isUsableHost(network, ip)) {
+    problems.push({
+      path: "args.ip",
+      message: `${show(args.ip)} is the network or broadcast address of ${cidr}. Use a host address, e.g. "${exampleHost(network)}".`,
+    });
+  }
+  const gateway = parseIPv4(args.gateway);
+  if (gateway === undefined || !isUsableHost(network, gateway) || gateway === ip) {
+    problems.push({
+      path: "args.gateway",
+      message: `${show(args.gateway)} is not a usable gateway for ${args.ip} in ${cidr}: it must be another host address of that network.`,
+    });
+  }
+  return problems;
+}

@@ -1,0 +1,154 @@
+/**
+ * Typed reads of untyped stack config (YAML mapped to JSON), collecting every problem with its path
+ * instead of stopping at the first. Unknown keys are problems too: a typo must not silently become a
+ * default.
+ */
+import { Problem, show } from "../components/internal/validation";
+
+export type ConfigObject = Record<string, unknown>;
+
+export class ConfigReader {
+  readonly problems: Problem[] = [];
+
+  report(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  /** A mapping with only the allowed keys; `undefined` (and a problem) otherwise. */
+  object(value: unknown, path: string, allowedKeys: readonly string[]): ConfigObject | undefined {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.report(path, `must be a mapping of ${allowedKeys.join(", ")} (got ${describe(value)}).`);
+      return undefined;
+    }
+    const obj = value as ConfigObject;
+    for (const key of Object.keys(obj)) {
+      if (!allowedKeys.includes(key)) {
+        const near = closest(key, allowedKeys);
+        const hint = near ? `Did you mean ${show(near)}?` : `Allowed keys: ${allowedKeys.join(", ")}.`;
+        this.report(`${path}.${key}`, `is not a known setting. ${hint}`);
+      }
+    }
+    return obj;
+  }
+
+  string(obj: ConfigObject, key: string, path: string): string | undefined {
+    const value = obj[key];
+    if (value === undefined || value === null) {
+      this.report(`${path}.${key}`, "is required. Set it in the stack config.");
+      return undefined;
+    }
+    return this.asString(value, `${path}.${key}`);
+  }
+
+  optionalString(obj: ConfigObject, key: string, path: string): string | undefined {
+    const value = obj[key];
+    return value === undefined ? undefined : this.asString(value, `${path}.${key}`);
+  }
+
+  integer(obj: ConfigObject, key: string, path: string): number | undefined {
+    const value = obj[key];
+    if (value === undefined || value === null) {
+      this.report(`${path}.${key}`, "is required. Set it in the stack config.");
+      return undefined;
+    }
+    return this.asInteger(value, `${path}.${key}`);
+  }
+
+  optionalInteger(obj: ConfigObject, key: string, path: string): number | undefined {
+    const value = obj[key];
+    return value === undefined ? undefined : this.asInteger(value, `${path}.${key}`);
+  }
+
+  optionalBoolean(obj: ConfigObject, key: string, path: string): boolean | undefined {
+    const value = obj[key];
+    if (value === undefined || typeof value === "boolean") {
+      return value;
+    }
+    this.report(`${path}.${key}`, `must be true or false (got ${describe(value)}).`);
+    return undefined;
+  }
+
+  /** A required, non-empty list. */
+  list(obj: ConfigObject, key: string, path: string, what: string): unknown[] | undefined {
+    const value = obj[key];
+    if (!Array.isArray(value)) {
+      this.report(`${path}.${key}`, `must be a list of ${what} (got ${describe(value)}).`);
+      return undefined;
+    }
+    if (value.length === 0) {
+      this.report(`${path}.${key}`, `is empty. List at least one ${what.replace(/s$/, "")}.`);
+      return undefined;
+    }
+    return value as unknown[];
+  }
+
+  optionalStringList(obj: ConfigObject, key: string, path: string): string[] | undefined {
+    const value = obj[key];
+    if (value === undefined) {
+      return undefined;
+    }
+    if (!Array.isArray(value)) {
+      this.report(`${path}.${key}`, `must be a list of strings (got ${describe(value)}).`);
+      return undefined;
+    }
+    const strings = value.map((item, i) => this.asString(item, `${path}.${key}[${i}]`));
+    return strings.every((s): s is string => s !== undefined) ? strings : undefined;
+  }
+
+  private asString(value: unknown, path: string): string | undefined {
+    if (typeof value === "string") {
+      return value;
+    }
+    const hint = typeof value === "number" ? ` Quote it in YAML: "${value}".` : "";
+    this.report(path, `must be a string (got ${describe(value)}).${hint}`);
+    return undefined;
+  }
+
+  private asInteger(value: unknown, path: string): number | undefined {
+    if (typeof value === "number" && Number.isInteger(value)) {
+      return value;
+    }
+    this.report(path, `must be a whole number (got ${describe(value)}).`);
+    return undefined;
+  }
+}
+
+function describe(value: unknown): string {
+  if (value === undefined || value === null) {
+    return "nothing";
+  }
+  if (Array.isArray(value)) {
+    return `a list ${JSON.stringify(value)}`;
+  }
+  if (typeof value === "object") {
+    return `a mapping ${JSON.stringify(value)}`;
+  }
+  return show(value);
+}
+
+/** The allowed key nearest to a typo (edit distance at most 2), if any. */
+function closest(key: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const candidate of candidates) {
+    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance) {
+      best = candidate;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
+    }
+    previous = current;
+  }
+  return previous[b.length];
+}

@@ -1,0 +1,512 @@
+/**
+ * The stack configuration contract: `talos-proxmox:cluster` plus the Proxmox provider keys, read from
+ * `Pulumi.<stack>.yaml`, validated as a whole before any resource exists, and mapped to typed specs.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+  Cidr,
+  cidrToString,
+  exampleHost,
+  formatIPv4,
+  hostBitsSet,
+  isUsableHost,
+  parseCidr,
+  parseIPv4,
+} from "../components/internal/ipv4";
+import { checkBridge, checkNameservers, checkVlan } from "../components/internal/network-rules";
+import {
+  checkCpuType,
+  checkNodeSize,
+  checkVmId,
+  DEFAULT_CPU_TYPE,
+  NodeRole,
+} from "../components/internal/node-rules";
+import { checkExtensions, DEFAULT_EXTENSIONS } from "../components/internal/schematic";
+import {
+  checkDnsLabel,
+  checkStorageId,
+  Problem,
+  show,
+  throwIfProblems,
+} from "../components/internal/validation";
+import { checkKubernetesVersion, checkTalosVersion } from "../components/internal/versions";
+import { ConfigObject, ConfigReader } from "./config-reader";
+
+export const PROJECT_NAMESPACE = "talos-proxmox";
+
+export interface NodeSpec {
+  /** Hostname, VM name and Kubernetes node name. */
+  name: string;
+  /** Proxmox node that runs the VM. */
+  pveNode: string;
+  /** Static IPv4 address inside `network.cidr`. */
+  ip: string;
+  vmId?: number;
+}
+
+export interface NodePoolSpec {
+  cores: number;
+  memoryMiB: number;
+  diskGiB: number;
+  cpuType: string;
+  /** Proxmox storage for the VM disks. */
+  datastore: string;
+  nodes: NodeSpec[];
+}
+
+export interface WorkerPoolSpec extends NodePoolSpec {
+  name: string;
+}
+
+export interface NetworkSpec {
+  /** Normalised network, e.g. `192.168.10.0/24`. */
+  cidr: string;
+  prefixLength: number;
+  gateway: string;
+  nameservers: string[];
+  bridge: string;
+  vlan?: number;
+}
+
+export type VipProvider = "talos" | "kube-vip";
+
+export interface ClusterSpec {
+  name: string;
+  talosVersion: string;
+  kubernetesVersion: string;
+  network: NetworkSpec;
+  vip: { ip: string; provider: VipProvider };
+  image: { extensions: string[]; datastore: string; sharedDatastore: boolean };
+  controlPlane: NodePoolSpec;
+  workerPools: WorkerPoolSpec[];
+  /** Guard secrets and control-plane VMs against deletion. */
+  protect: boolean;
+}
+
+export interface ProxmoxSpec {
+  endpoint: string;
+  insecure: boolean;
+  /** From `proxmoxve:apiToken`; when unset the provider reads `PROXMOX_VE_API_TOKEN`. */
+  apiToken?: pulumi.Output<string>;
+}
+
+export interface StackSpec {
+  cluster: ClusterSpec;
+  proxmox: ProxmoxSpec;
+}
+
+const CLUSTER_KEYS = [
+  "name",
+  "talosVersion",
+  "kubernetesVersion",
+  "network",
+  "vip",
+  "image",
+  "controlPlane",
+  "workerPools",
+  "protect",
+] as const;
+const NETWORK_KEYS = ["cidr", "gateway", "nameservers", "bridge", "vlan"];
+const VIP_KEYS = ["ip", "provider"];
+const VIP_PROVIDERS: readonly VipProvider[] = ["talos", "kube-vip"];
+const IMAGE_KEYS = ["extensions", "datastore", "sharedDatastore"];
+const POOL_KEYS = ["cores", "memoryMiB", "diskGiB", "cpuType", "datastore", "nodes"];
+const NODE_KEYS = ["name", "pveNode", "ip", "vmId"];
+
+/** Reads and validates the whole stack config; throws a ValidationError listing every problem. */
+export function readStackConfig(): StackSpec {
+  const reader = new ConfigReader();
+  for (const key of Object.keys(pulumi.runtime.allConfig())) {
+    if (key.startsWith(`${PROJECT_NAMESPACE}:`) && key !== `${PROJECT_NAMESPACE}:cluster`) {
+      reader.report(key, `is not a known setting. All settings live under ${PROJECT_NAMESPACE}:cluster.`);
+    }
+  }
+  const proxmoxConfig = new pulumi.Config("proxmoxve");
+  const endpoint = proxmoxConfig.get("endpoint");
+  reader.problems.push(...checkEndpoint(endpoint));
+  const proxmox: ProxmoxSpec = {
+    endpoint: endpoint ?? "",
+    insecure: proxmoxConfig.getBoolean("insecure") ?? false,
+    apiToken: proxmoxConfig.getSecret("apiToken"),
+  };
+
+  const rawCluster = new pulumi.Config(PROJECT_NAMESPACE).getObject<unknown>("cluster");
+  if (rawCluster === undefined) {
+    reader.report(
+      `${PROJECT_NAMESPACE}:cluster`,
+      "is not set. Copy the talos-proxmox:cluster block of Pulumi.homelab.yaml into your stack file.",
+    );
+  }
+  const cluster = rawCluster === undefined ? undefined : parseCluster(rawCluster, reader);
+  throwIfProblems(`Invalid configuration of stack "${pulumi.getStack()}"`, reader.problems);
+  if (!cluster) {
+    throw new Error("unreachable: the cluster config parsed without problems but yielded nothing");
+  }
+  return { cluster, proxmox };
+}
+
+function checkEndpoint(endpoint: string | undefined): Problem[] {
+  const path = "proxmoxve:endpoint";
+  const fix = `Set it with: pulumi config set proxmoxve:endpoint https://pve1.example.net:8006/`;
+  if (endpoint === undefined) {
+    return [{ path, message: `is not set. ${fix}` }];
+  }
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return [{ path, message: `${show(endpoint)} is not a URL. ${fix}` }];
+  }
+  if (url.protocol !== "https:") {
+    return [{ path, message: `${show(endpoint)} must use https (the Proxmox API only serves TLS). ${fix}` }];
+  }
+  return [];
+}
+
+function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefined {
+  const path = "cluster";
+  const obj = reader.object(raw, path, CLUSTER_KEYS);
+  if (!obj) {
+    return undefined;
+  }
+
+  const name = reader.string(obj, "name", path);
+  if (name !== undefined) {
+    reader.problems.push(...checkDnsLabel(name, `${path}.name`, "the cluster name"));
+  }
+  const talosVersion = reader.string(obj, "talosVersion", path);
+  if (talosVersion !== undefined) {
+    reader.problems.push(...checkTalosVersion(talosVersion, `${path}.talosVersion`));
+  }
+  const kubernetesVersion = reader.string(obj, "kubernetesVersion", path);
+  if (kubernetesVersion !== undefined) {
+    reader.problems.push(...checkKubernetesVersion(kubernetesVersion, `${path}.kubernetesVersion`));
+  }
+  const protect = reader.optionalBoolean(obj, "protect", path) ?? false;
+
+  const parsedNetwork = parseNetwork(obj.network, `${path}.network`, reader);
+  const vip = parseVip(obj.vip, `${path}.vip`, reader, parsedNetwork?.block, parsedNetwork?.spec.gateway);
+  const image = parseImage(obj.image, `${path}.image`, reader);
+  const controlPlaneObj = reader.object(obj.controlPlane, `${path}.controlPlane`, POOL_KEYS);
+  const controlPlane =
+    controlPlaneObj && parsePool(controlPlaneObj, `${path}.controlPlane`, "controlplane", reader);
+  const workerPools = parseWorkerPools(obj, path, reader);
+
+  if (controlPlane && controlPlane.nodes.length % 2 === 0) {
+    reader.report(
+      `${path}.controlPlane.nodes`,
+      `has ${controlPlane.nodes.length} nodes; etcd needs an odd number to keep quorum (1, 3 or 5). ` +
+        `Add or remove one control-plane node.`,
+    );
+  }
+  if (controlPlane && workerPools) {
+    checkNodesTogether(
+      controlPlane,
+      workerPools,
+      parsedNetwork?.block,
+      vip?.ip,
+      parsedNetwork?.spec.gateway,
+      reader,
+    );
+  }
+
+  if (
+    name === undefined ||
+    talosVersion === undefined ||
+    kubernetesVersion === undefined ||
+    !parsedNetwork ||
+    !vip ||
+    !image ||
+    !controlPlane ||
+    !workerPools
+  ) {
+    return undefined;
+  }
+  return {
+    name,
+    talosVersion,
+    kubernetesVersion,
+    network: parsedNetwork.spec,
+    vip,
+    image,
+    controlPlane,
+    workerPools,
+    protect,
+  };
+}
+
+function parseNetwork(
+  raw: unknown,
+  path: string,
+  reader: ConfigReader,
+): { spec: NetworkSpec; block: Cidr } | undefined {
+  const obj = reader.object(raw, path, NETWORK_KEYS);
+  if (!obj) {
+    return undefined;
+  }
+  const cidrText = reader.string(obj, "cidr", path);
+  const gateway = reader.string(obj, "gateway", path);
+  const nameservers = reader.optionalStringList(obj, "nameservers", path) ?? [];
+  const bridge = reader.optionalString(obj, "bridge", path) ?? "vmbr0";
+  const vlan = reader.optionalInteger(obj, "vlan", path);
+  reader.problems.push(
+    ...checkNameservers(nameservers, `${path}.nameservers`),
+    ...checkBridge(bridge, `${path}.bridge`),
+    ...(vlan === undefined ? [] : checkVlan(vlan, `${path}.vlan`)),
+  );
+  if (cidrText === undefined || gateway === undefined) {
+    return undefined;
+  }
+
+  const block = parseCidr(cidrText);
+  if (!block) {
+    reader.report(`${path}.cidr`, `${show(cidrText)} is not an IPv4 CIDR. Use e.g. "192.168.10.0/24".`);
+    return undefined;
+  }
+  if (block.prefixLength < 8 || block.prefixLength > 30) {
+    reader.report(`${path}.cidr`, `prefix /${block.prefixLength} is out of range: use a /8 to /30 network.`);
+    return undefined;
+  }
+  if (hostBitsSet(cidrText, block)) {
+    reader.report(
+      `${path}.cidr`,
+      `${show(cidrText)} has host bits set. Use the network address: "${cidrToString(block)}".`,
+    );
+    return undefined;
+  }
+  const gatewayIp = parseIPv4(gateway);
+  if (gatewayIp === undefined || !isUsableHost(block, gatewayIp)) {
+    reader.report(
+      `${path}.gateway`,
+      `${show(gateway)} is not a host address inside ${cidrToString(block)}. Use your router's address there, e.g. "${formatIPv4(block.first + 1)}".`,
+    );
+  }
+  return {
+    spec: { cidr: cidrToString(block), prefixLength: block.prefixLength, gateway, nameservers, bridge, vlan },
+    block,
+  };
+}
+
+function parseVip(
+  raw: unknown,
+  path: string,
+  reader: ConfigReader,
+  block: Cidr | undefined,
+  gateway: string | undefined,
+): ClusterSpec["vip"] | undefined {
+  const obj = reader.object(raw, path, VIP_KEYS);
+  if (!obj) {
+    return undefined;
+  }
+  const ip = reader.string(obj, "ip", path);
+  const provider = reader.optionalString(obj, "provider", path) ?? "talos";
+  if (!VIP_PROVIDERS.includes(provider as VipProvider)) {
+    reader.report(
+      `${path}.provider`,
+      `${show(provider)} is not supported. Use "talos" (default) or "kube-vip".`,
+    );
+    return undefined;
+  }
+  if (ip === undefined) {
+    return undefined;
+  }
+  const address = parseIPv4(ip);
+  if (address === undefined) {
+    reader.report(
+      `${path}.ip`,
+      `${show(ip)} is not an IPv4 address. Use a free address of the node network.`,
+    );
+    return undefined;
+  }
+  if (block && !isUsableHost(block, address)) {
+    reader.report(
+      `${path}.ip`,
+      `${show(ip)} is not a host address inside ${cidrToString(block)}: the VIP is an L2 address of the node network. Use a free one, e.g. "${exampleHost(block)}".`,
+    );
+  }
+  if (ip === gateway) {
+    reader.report(`${path}.ip`, `${show(ip)} is the gateway (cluster.network.gateway). Use a free address.`);
+  }
+  return { ip, provider: provider as VipProvider };
+}
+
+function parseImage(raw: unknown, path: string, reader: ConfigReader): ClusterSpec["image"] | undefined {
+  const obj = reader.object(raw ?? {}, path, IMAGE_KEYS);
+  if (!obj) {
+    return undefined;
+  }
+  const extensions = reader.optionalStringList(obj, "extensions", path) ?? [...DEFAULT_EXTENSIONS];
+  const datastore = reader.optionalString(obj, "datastore", path) ?? "local";
+  const sharedDatastore = reader.optionalBoolean(obj, "sharedDatastore", path) ?? false;
+  reader.problems.push(
+    ...checkExtensions(extensions, `${path}.extensions`),
+    ...checkStorageId(datastore, `${path}.datastore`),
+  );
+  return { extensions, datastore, sharedDatastore };
+}
+
+function parseWorkerPools(
+  cluster: ConfigObject,
+  path: string,
+  reader: ConfigReader,
+): WorkerPoolSpec[] | undefined {
+  const raw = cluster.workerPools ?? [];
+  if (!Array.isArray(raw)) {
+    reader.report(`${path}.workerPools`, `must be a list of pools (got ${show(raw)}).`);
+    return undefined;
+  }
+  const pools: WorkerPoolSpec[] = [];
+  const names = new Map<string, string>();
+  raw.forEach((rawPool, i) => {
+    const poolPath = `${path}.workerPools[${i}]`;
+    const obj = reader.object(rawPool, poolPath, ["name", ...POOL_KEYS]);
+    if (!obj) {
+      return;
+    }
+    const name = reader.string(obj, "name", poolPath);
+    if (name !== undefined) {
+      reader.problems.push(...checkDnsLabel(name, `${poolPath}.name`, "the pool name"));
+      const first = names.get(name);
+      if (first) {
+        reader.report(`${poolPath}.name`, `${show(name)} is already the name of ${first}. Rename one pool.`);
+      }
+      names.set(name, poolPath);
+    }
+    const pool = parsePool(obj, poolPath, "worker", reader);
+    if (pool && name !== undefined) {
+      pools.push({ name, ...pool });
+    }
+  });
+  return pools.length === raw.length ? pools : undefined;
+}
+
+function parsePool(
+  obj: ConfigObject,
+  path: string,
+  role: NodeRole,
+  reader: ConfigReader,
+): NodePoolSpec | undefined {
+  const cores = reader.integer(obj, "cores", path);
+  const memoryMiB = reader.integer(obj, "memoryMiB", path);
+  const diskGiB = reader.integer(obj, "diskGiB", path);
+  const cpuType = reader.optionalString(obj, "cpuType", path) ?? DEFAULT_CPU_TYPE;
+  const datastore = reader.optionalString(obj, "datastore", path) ?? "local-lvm";
+  reader.problems.push(
+    ...checkCpuType(cpuType, `${path}.cpuType`),
+    ...checkStorageId(datastore, `${path}.datastore`),
+  );
+  if (cores !== undefined && memoryMiB !== undefined && diskGiB !== undefined) {
+    reader.problems.push(
+      ...checkNodeSize(
+        role,
+        { cores, memoryMiB, diskGiB },
+        { cores: `${path}.cores`, memoryMiB: `${path}.memoryMiB`, diskGiB: `${path}.diskGiB` },
+      ),
+    );
+  }
+  const rawNodes = reader.list(obj, "nodes", path, "nodes");
+  const nodes = rawNodes?.map((rawNode, i) => parseNode(rawNode, `${path}.nodes[${i}]`, reader));
+  if (
+    cores === undefined ||
+    memoryMiB === undefined ||
+    diskGiB === undefined ||
+    !nodes ||
+    nodes.some((n) => n === undefined)
+  ) {
+    return undefined;
+  }
+  return { cores, memoryMiB, diskGiB, cpuType, datastore, nodes: nodes as NodeSpec[] };
+}
+
+function parseNode(raw: unknown, path: string, reader: ConfigReader): NodeSpec | undefined {
+  const obj = reader.object(raw, path, NODE_KEYS);
+  if (!obj) {
+    return undefined;
+  }
+  const name = reader.string(obj, "name", path);
+  const pveNode = reader.string(obj, "pveNode", path);
+  const ip = reader.string(obj, "ip", path);
+  const vmId = reader.optionalInteger(obj, "vmId", path);
+  if (name !== undefined) {
+    reader.problems.push(...checkDnsLabel(name, `${path}.name`, "the node name"));
+  }
+  if (pveNode !== undefined) {
+    reader.problems.push(...checkDnsLabel(pveNode, `${path}.pveNode`, "the Proxmox node name"));
+  }
+  if (vmId !== undefined) {
+    reader.problems.push(...checkVmId(vmId, `${path}.vmId`));
+  }
+  if (name === undefined || pveNode === undefined || ip === undefined) {
+    return undefined;
+  }
+  return { name, pveNode, ip, vmId };
+}
+
+/** Names, addresses and VM ids must be unique across the cluster; addresses must fit the network. */
+function checkNodesTogether(
+  controlPlane: NodePoolSpec,
+  workerPools: WorkerPoolSpec[],
+  block: Cidr | undefined,
+  vip: string | undefined,
+  gateway: string | undefined,
+  reader: ConfigReader,
+): void {
+  const entries = [
+    ...controlPlane.nodes.map((node, i) => ({ node, path: `cluster.controlPlane.nodes[${i}]` })),
+    ...workerPools.flatMap((pool, p) =>
+      pool.nodes.map((node, i) => ({ node, path: `cluster.workerPools[${p}].nodes[${i}]` })),
+    ),
+  ];
+  const names = new Map<string, string>();
+  const ips = new Map<number, string>();
+  const vmIds = new Map<number, string>();
+  for (const { node, path } of entries) {
+    const sameName = names.get(node.name);
+    if (sameName) {
+      reader.report(
+        `${path}.name`,
+        `${show(node.name)} is already used by ${sameName}. Node names must be unique.`,
+      );
+    }
+    names.set(node.name, `${path}.name`);
+
+    if (node.vmId !== undefined) {
+      const sameId = vmIds.get(node.vmId);
+      if (sameId) {
+        reader.report(`${path}.vmId`, `${node.vmId} is already used by ${sameId}. Give each VM its own id.`);
+      }
+      vmIds.set(node.vmId, `${path}.vmId`);
+    }
+
+    const ipPath = `${path}.ip`;
+    const address = parseIPv4(node.ip);
+    if (address === undefined) {
+      const example = block ? exampleHost(block) : "192.168.10.21";
+      reader.report(
+        ipPath,
+        `${show(node.ip)} is not an IPv4 address. Use a dotted quad such as "${example}".`,
+      );
+      continue;
+    }
+    if (block && !isUsableHost(block, address)) {
+      reader.report(
+        ipPath,
+        `${show(node.ip)} is not a host address inside cluster.network.cidr ${cidrToString(block)}. Use e.g. "${exampleHost(block)}".`,
+      );
+    }
+    if (node.ip === gateway) {
+      reader.report(ipPath, `${show(node.ip)} is the gateway (cluster.network.gateway). Use a free address.`);
+    }
+    if (node.ip === vip) {
+      reader.report(
+        ipPath,
+        `${show(node.ip)} is the VIP (cluster.vip.ip), which floats between control planes. Use another address.`,
+      );
+    }
+    const sameIp = ips.get(address);
+    if (sameIp) {
+      reader.report(ipPath, `${show(node.ip)} is already used by ${sameIp}. Give each node its own address.`);
+    }
+    ips.set(address, ipPath);
+  }
+}

@@ -1,0 +1,285 @@
+/**
+ * Runs a Pulumi program in-process under Pulumi's mock engine and records every registration whole:
+ * type, name, parent, inputs (secrets redacted), dependencies and options. This is what the offline
+ * plan, the benchmarks and the tests stand on; it needs no Proxmox, no credentials and no Pulumi CLI.
+ *
+ * The mocks callback of `pulumi.runtime.setMocks` never sees dependencies or options, so a monitor
+ * that extends MockMonitor takes the registration requests instead, and answers them like the engine
+ * would: URNs with the full parent type chain (the root stack left out), and the outputs named in
+ * `additionalSecretOutputs` returned as secrets.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import * as resproto from "@pulumi/pulumi/proto/resource_pb";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { JavaScriptValue, Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { OfflineProviders } from "./models";
+
+export const STACK_TYPE = "pulumi:pulumi:Stack";
+export const SECRET = "[secret]";
+export const UNKNOWN = "[unknown]";
+
+export interface ResourceOptionsRecord {
+  protect: boolean;
+  ignoreChanges: string[];
+  retainOnDelete: boolean;
+  deleteBeforeReplace: boolean;
+  replaceOnChanges: string[];
+  additionalSecretOutputs: string[];
+  /** Provider reference (`<provider urn>::<id>`), when one was given. */
+  provider?: string;
+  /** Plugin version and download URL pinned by the SDK. */
+  version?: string;
+  pluginDownloadURL?: string;
+  customTimeouts?: { create?: string; update?: string; delete?: string };
+}
+
+export interface ResourceRecord {
+  urn: string;
+  type: string;
+  name: string;
+  custom: boolean;
+  parent: string | null;
+  /** Inputs as sent to the engine; secrets are `"[secret]"`. */
+  inputs: Record<string, unknown>;
+  /** URNs this resource waits on: explicit dependsOn and the resources its inputs come from. */
+  dependencies: string[];
+  /** Per input property, the URNs it comes from. */
+  propertyDependencies: Record<string, string[]>;
+  options: ResourceOptionsRecord;
+}
+
+export interface InvokeRecord {
+  token: string;
+  /** Arguments as sent; secrets are `"[secret]"`. */
+  args: Record<string, unknown>;
+}
+
+export interface OfflineRun {
+  resources: ResourceRecord[];
+  invokes: InvokeRecord[];
+  /** Stack outputs (secrets as `"[secret]"`); undefined when the program failed. */
+  outputs?: Record<string, unknown>;
+  /** What the program threw, if it failed. */
+  error?: unknown;
+}
+
+export interface OfflineRunOptions {
+  project: string;
+  stack: string;
+  /** Config as the engine passes it: `namespace:key` to string (objects as JSON). */
+  config?: Record<string, string>;
+  /** Config keys whose values are secrets. */
+  secretKeys?: string[];
+}
+
+/** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
+export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
+  const monitor = new RecordingMonitor(new OfflineProviders());
+  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false);
+  // setMockOptions resets the runtime's feature flags; ask the monitor for them as a real run does.
+  await (pulumi.runtime as unknown as { awaitFeatureSupport(): Promise<void> }).awaitFeatureSupport();
+  pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
+
+  let error: unknown;
+  try {
+    await pulumi.runtime.runInPulumiStack(() => Promise.resolve().then(program));
+  } catch (e) {
+    error = e;
+  }
+  try {
+    await pulumi.runtime.disconnect();
+  } catch (e) {
+    error ??= e;
+  }
+  return {
+    resources: monitor.recorded,
+    invokes: monitor.invokes,
+    outputs: error === undefined ? monitor.stackOutputs : undefined,
+    error,
+  };
+}
+
+type Callback<T> = (err: Error | null, response?: T) => void;
+
+class RecordingMonitor extends MockMonitor {
+  readonly recorded: ResourceRecord[] = [];
+  readonly invokes: InvokeRecord[] = [];
+  stackOutputs: Record<string, unknown> | undefined;
+  private stackUrn: string | undefined;
+
+  override async registerResource(
+    req: resproto.RegisterResourceRequest,
+    callback: Callback<resproto.RegisterResourceResponse>,
+  ): Promise<void> {
+    try {
+      const type = req.getType();
+      const name = req.getName();
+      const parent = req.getParent() || null;
+      const urn = this.urnOf(parent, type, name);
+      if (type === STACK_TYPE) {
+        this.stackUrn = urn;
+      }
+      this.recorded.push(recordOf(req, urn, parent));
+
+      const result = await this.mocks.newResource({
+        type,
+        name,
+        inputs: deserialize(req.getObject()),
+        provider: req.getProvider(),
+        custom: req.getCustom(),
+        id: req.getImportid(),
+      });
+      // The engine returns these outputs as secrets, whatever the provider says.
+      const state: Record<string, unknown> = { ...(result.state as Record<string, unknown>) };
+      for (const key of req.getAdditionalsecretoutputsList()) {
+        if (state[key] !== undefined) {
+          state[key] = pulumi.secret(state[key]);
+        }
+      }
+      const serialized = (await pulumi.runtime.serializeProperties(`offline ${urn}`, state)) as Record<
+        string,
+        unknown
+      >;
+      this.resources.set(urn, { urn, id: result.id ?? null, state: serialized });
+
+      const response = new resproto.RegisterResourceResponse();
+      response.setUrn(urn);
+      response.setId(result.id ?? "");
+      response.setObject(Struct.fromJavaScript(serialized as Record<string, JavaScriptValue>));
+      callback(null, response);
+    } catch (err) {
+      callback(rpcError(err));
+    }
+  }
+
+  override registerResourceOutputs(
+    req: resproto.RegisterResourceOutputsRequest,
+    callback: Callback<unknown>,
+  ): void {
+    if (req.getUrn() === this.stackUrn) {
+      this.stackOutputs = plain(req.getOutputs());
+    }
+    super.registerResourceOutputs(req, callback);
+  }
+
+  override async invoke(
+    req: resproto.ResourceInvokeRequest,
+    callback: Callback<resproto.ResourceInvokeResponse>,
+  ): Promise<void> {
+    this.invokes.push({ token: req.getTok(), args: plain(req.getArgs()) });
+    return super.invoke(req, (err: unknown, response: resproto.ResourceInvokeResponse) =>
+      callback(err ? rpcError(err) : null, response),
+    );
+  }
+
+  /** Like the engine: the parent's full type chain, except the root stack's type. */
+  private urnOf(parent: string | null, type: string, name: string): string {
+    const parentType = parent ? parent.split("::")[2] : undefined;
+    const qualified = parentType && parentType !== STACK_TYPE ? `${parentType}$${type}` : type;
+    return `urn:pulumi:${pulumi.getStack()}::${pulumi.getProject()}::${qualified}::${name}`;
+  }
+}
+
+/** Errors as gRPC delivers them: the SDK shows `details` to the user. */
+function rpcError(err: unknown): Error & { details: string } {
+  const error = err instanceof Error ? err : new Error(String(err));
+  return Object.assign(error, { details: error.message });
+}
+
+/** Inputs as a provider sees them: plain values, secrets unwrapped. */
+function deserialize(struct: Struct | undefined): Record<string, unknown> {
+  return unwrapSecrets(pulumi.runtime.deserializeProperties(struct ?? new Struct())) as Record<
+    string,
+    unknown
+  >;
+}
+
+function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(unwrapSecrets);
+  }
+  if (typeof value !== "object" || value === null) {
+    return value;
+  }
+  const obj = value as Record<string, unknown>;
+  if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
+    return unwrapSecrets(obj.value);
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
+}
+
+function plain(struct: Struct | undefined): Record<string, unknown> {
+  return redact(struct?.toJavaScript() ?? {}) as Record<string, unknown>;
+}
+
+function recordOf(req: resproto.RegisterResourceRequest, urn: string, parent: string | null): ResourceRecord {
+  const propertyDependencies: Record<string, string[]> = {};
+  req.getPropertydependenciesMap().forEach((deps, key) => {
+    propertyDependencies[key] = deps.getUrnsList();
+  });
+  const options: ResourceOptionsRecord = {
+    protect: req.getProtect() ?? false,
+    ignoreChanges: req.getIgnorechangesList(),
+    retainOnDelete: req.getRetainondelete() ?? false,
+    deleteBeforeReplace: req.getDeletebeforereplace(),
+    replaceOnChanges: req.getReplaceonchangesList(),
+    additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+  };
+  if (req.getProvider()) {
+    options.provider = req.getProvider();
+  }
+  if (req.getVersion()) {
+    options.version = req.getVersion();
+  }
+  if (req.getPlugindownloadurl()) {
+    options.pluginDownloadURL = req.getPlugindownloadurl();
+  }
+  const timeouts = req.getCustomtimeouts();
+  if (timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())) {
+    options.customTimeouts = {
+      create: timeouts.getCreate() || undefined,
+      update: timeouts.getUpdate() || undefined,
+      delete: timeouts.getDelete() || undefined,
+    };
+  }
+  return {
+    urn,
+    type: req.getType(),
+    name: req.getName(),
+    custom: req.getCustom(),
+    parent,
+    inputs: plain(req.getObject()),
+    dependencies: req.getDependenciesList(),
+    propertyDependencies,
+    options,
+  };
+}
+
+/** Wire values to plain data: secrets become `"[secret]"`, unknowns `"[unknown]"`, resources their URN. */
+export function redact(value: unknown): unknown {
+  if (value === pulumi.runtime.unknownValue) {
+    return UNKNOWN;
+  }
+  if (Array.isArray(value)) {
+    return value.map(redact);
+  }
+  if (typeof value !== "object" || value === null) {
+    return value;
+  }
+  const obj = value as Record<string, unknown>;
+  switch (obj[pulumi.runtime.specialSigKey]) {
+    case pulumi.runtime.specialSecretSig:
+      return SECRET;
+    case pulumi.runtime.specialResourceSig:
+      return obj.urn;
+    case pulumi.runtime.specialOutputValueSig:
+      if (obj.secret) {
+        return SECRET;
+      }
+      return "value" in obj ? redact(obj.value) : UNKNOWN;
+    case pulumi.runtime.specialAssetSig:
+    case pulumi.runtime.specialArchiveSig:
+      return "[asset]";
+  }
+  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, redact(v)]));
+}

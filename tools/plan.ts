@@ -1,0 +1,97 @@
+/**
+ * The offline plan: runs the real stack program under Pulumi's mock engine and shows what it would
+ * create, with no Proxmox, no credentials and no Pulumi CLI. A view of a stack, not a substitute for
+ * `pulumi preview`.
+ *
+ *   npm run plan -- --stack homelab [--out plan/homelab]
+ *   npm run plan -- --config-file path/to/Pulumi.mystack.yaml [--stack mystack] [--out dir]
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { runOffline } from "./offline/engine";
+import { machineConfigs, outputsJson, renderTree, resourcesJson, topologyMermaid } from "./offline/render";
+import { readProjectName, readStackFile, stackNameOf } from "./offline/stack-file";
+import program = require("../stacks");
+
+const PROJECT_DIR = resolve(__dirname, "..");
+const USAGE = "usage: npm run plan -- (--stack <name> | --config-file <path>) [--out <dir>]";
+
+interface PlanArgs {
+  stack?: string;
+  configFile?: string;
+  out?: string;
+}
+
+function parseArgs(argv: string[]): PlanArgs {
+  const args: PlanArgs = {};
+  const flags: Record<string, keyof PlanArgs> = {
+    "--stack": "stack",
+    "--config-file": "configFile",
+    "--out": "out",
+  };
+  for (let i = 0; i < argv.length; i += 2) {
+    const key = flags[argv[i]];
+    const value = argv[i + 1];
+    if (!key || value === undefined || value.startsWith("--")) {
+      throw new UsageError(`bad argument ${argv[i]}`);
+    }
+    args[key] = value;
+  }
+  if (!args.stack && !args.configFile) {
+    throw new UsageError("name a stack or a config file");
+  }
+  return args;
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+  let args: PlanArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    if (!(e instanceof UsageError)) {
+      throw e;
+    }
+    console.error(`${e.message}\n${USAGE}`);
+    return 2;
+  }
+  const file = args.configFile ? resolve(args.configFile) : join(PROJECT_DIR, `Pulumi.${args.stack}.yaml`);
+  const stack = args.stack ?? stackNameOf(file);
+  if (!stack) {
+    console.error(`cannot tell the stack name from ${file}; add --stack <name>\n${USAGE}`);
+    return 2;
+  }
+  const stackConfig = readStackFile(file, readProjectName(PROJECT_DIR), stack);
+  const run = await runOffline(program, stackConfig);
+  if (run.error !== undefined) {
+    const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);
+    console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);
+    return 1;
+  }
+
+  console.log(`Offline plan of stack "${stack}" (${file})\n`);
+  console.log(renderTree(run));
+  if (args.out) {
+    const out = resolve(args.out);
+    const configDir = join(out, "machine-config");
+    rmSync(configDir, { recursive: true, force: true });
+    mkdirSync(configDir, { recursive: true });
+    writeFileSync(join(out, "resources.json"), resourcesJson(run));
+    writeFileSync(join(out, "outputs.json"), outputsJson(run));
+    writeFileSync(join(out, "topology.mmd"), topologyMermaid(run));
+    for (const [node, yaml] of machineConfigs(run)) {
+      writeFileSync(join(configDir, `${node}.yaml`), yaml);
+    }
+    console.log(`Wrote resources.json, outputs.json, topology.mmd and machine-config/ to ${out}`);
+  }
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,80 @@
+/**
+ * Test helpers: run components or whole stacks under the offline engine and query what they did.
+ */
+import { expect } from "chai";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { OfflineRun, ResourceRecord, runOffline } from "../tools/offline/engine";
+import { readProjectName, readStackFile } from "../tools/offline/stack-file";
+import program = require("../stacks");
+
+export const PROJECT_DIR = join(__dirname, "..");
+const PROJECT = readProjectName(PROJECT_DIR);
+
+function exampleStackFile(stack: "homelab" | "prod") {
+  return readStackFile(join(PROJECT_DIR, `Pulumi.${stack}.yaml`), PROJECT, stack);
+}
+
+/** Runs a function that creates resources, as the body of a stack named "test". */
+export function runComponents(body: () => unknown): Promise<OfflineRun> {
+  return runOffline(body, { project: PROJECT, stack: "test" });
+}
+
+/** A deep copy of the `talos-proxmox:cluster` object of an example stack, for tests to edit. */
+export function exampleCluster(stack: "homelab" | "prod"): Record<string, unknown> {
+  const file = exampleStackFile(stack);
+  return parse(file.config["talos-proxmox:cluster"]) as Record<string, unknown>;
+}
+
+/**
+ * Runs the real stack program with the example stack's config, the cluster object replaced by
+ * `cluster` when given, and extra config keys merged in.
+ */
+export function runStack(
+  stack: "homelab" | "prod",
+  cluster?: Record<string, unknown>,
+  extraConfig: Record<string, string | undefined> = {},
+): Promise<OfflineRun> {
+  const file = exampleStackFile(stack);
+  const config: Record<string, string> = { ...file.config };
+  if (cluster) {
+    config["talos-proxmox:cluster"] = JSON.stringify(cluster);
+  }
+  for (const [key, value] of Object.entries(extraConfig)) {
+    if (value === undefined) {
+      delete config[key];
+    } else {
+      config[key] = value;
+    }
+  }
+  return runOffline(program, { ...file, config });
+}
+
+export function ofType(run: OfflineRun, type: string): ResourceRecord[] {
+  return run.resources.filter((r) => r.type === type);
+}
+
+/** The one resource of a type and name; fails the test if there is not exactly one. */
+export function one(run: OfflineRun, type: string, name: string): ResourceRecord {
+  const found = run.resources.filter((r) => r.type === type && r.name === name);
+  expect(found, `${type} ${name}`).to.have.length(1);
+  return found[0];
+}
+
+/** Fails the test with the program's error if the run failed. */
+export function succeeded(run: OfflineRun): OfflineRun {
+  if (run.error !== undefined) {
+    throw run.error instanceof Error ? run.error : new Error(JSON.stringify(run.error));
+  }
+  return run;
+}
+
+export const TYPES = {
+  stack: "pulumi:pulumi:Stack",
+  proxmoxProvider: "pulumi:providers:proxmoxve",
+  vm: "proxmoxve:index/vmLegacy:VmLegacy",
+  file: "proxmoxve:download/file:File",
+  schematic: "talos:imageFactory/schematic:Schematic",
+  talosImage: "talos-proxmox:index:TalosImage",
+  talosVm: "talos-proxmox:index:TalosVm",
+} as const;

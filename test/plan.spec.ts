@@ -1,0 +1,165 @@
+/**
+ * The offline plan CLI: the files it writes, their determinism, secrets, and refusals.
+ */
+import { expect } from "chai";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { machineConfigs, outputsJson, resourcesJson, topologyMermaid } from "../tools/offline/render";
+import { exampleCluster, PROJECT_DIR, runStack, succeeded } from "./harness";
+
+function plan(...args: string[]) {
+  const result = spawnSync(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", "tools/plan.ts", ...args],
+    {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+function readTree(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) {
+      const path = join(entry.parentPath, entry.name);
+      files[path.slice(dir.length + 1)] = readFileSync(path, "utf8");
+    }
+  }
+  return files;
+}
+
+describe("offline plan (npm run plan)", function () {
+  this.timeout(60_000);
+  const work = mkdtempSync(join(tmpdir(), "talos-proxmox-plan-"));
+
+  it("prints the tree and writes resources.json, outputs.json, topology.mmd and machine-config/", () => {
+    const out = join(work, "homelab");
+    const result = plan("--stack", "homelab", "--out", out);
+    expect(result.status, result.stderr).to.equal(0);
+    expect(result.stdout).to.match(/talos-proxmox:index:TalosVm {2}homelab-cp-1/);
+    expect(result.stdout).to.match(/6 resources, 4 components, 1 provider call\./);
+
+    const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
+      string,
+      unknown
+    >[];
+    expect(resources[0]).to.include({ type: "pulumi:pulumi:Stack", parent: null });
+    for (const r of resources) {
+      expect(r).to.have.keys("urn", "type", "name", "custom", "parent", "inputs", "dependencies", "options");
+      expect(r.options).to.include.keys("protect", "ignoreChanges", "retainOnDelete", "deleteBeforeReplace");
+    }
+    const outputs = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")) as Record<string, unknown>;
+    expect(outputs.installerImage).to.match(
+      /^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.13\.9$/,
+    );
+    expect(readFileSync(join(out, "topology.mmd"), "utf8")).to.match(
+      /^flowchart TB\n {2}subgraph pve0\["Proxmox node pve"\]/,
+    );
+    expect(existsSync(join(out, "machine-config"))).to.equal(true);
+  });
+
+  it("writes byte-identical files on every run of a stack", () => {
+    const [a, b] = ["a", "b"].map((name) => {
+      const out = join(work, `determinism-${name}`);
+      expect(plan("--stack", "prod", "--out", out).status).to.equal(0);
+      return readTree(out);
+    });
+    expect(Object.keys(a)).to.include.members(["resources.json", "outputs.json", "topology.mmd"]);
+    expect(a).to.deep.equal(b);
+  });
+
+  it("gives every VM of prod the Talos settings and an ISO on its own Proxmox node", async () => {
+    const run = succeeded(await runStack("prod"));
+    const resources = JSON.parse(resourcesJson(run)) as { type: string; inputs: Record<string, unknown> }[];
+    const vms = resources.filter((r) => r.type === "proxmoxve:index/vmLegacy:VmLegacy");
+    const isos = new Map(
+      resources
+        .filter((r) => r.type === "proxmoxve:download/file:File")
+        .map((r) => [r.inputs.nodeName, `local:iso/${String(r.inputs.fileName)}`]),
+    );
+    expect([...isos.keys()]).to.deep.equal(["pve1", "pve2", "pve3"]);
+    expect(vms).to.have.length(6);
+    for (const { inputs } of vms) {
+      expect(inputs).to.include({ bios: "ovmf", machine: "q35", scsiHardware: "virtio-scsi-single" });
+      expect(inputs.cpu).to.include({ type: "host" });
+      expect(inputs.memory).to.include({ floating: 0 });
+      expect((inputs.disks as Record<string, unknown>[])[0]).to.include({ iothread: true, discard: "on" });
+      expect(inputs.agent).to.include({ enabled: true });
+      expect(inputs.cdrom).to.deep.equal({ fileId: isos.get(inputs.nodeName), interface: "ide0" });
+      expect(inputs.networkDevices).to.deep.equal([
+        { bridge: "vmbr1", vlanId: 20, model: "virtio", firewall: false },
+      ]);
+    }
+  });
+
+  it("protects prod's control-plane VMs and not its workers", async () => {
+    const run = succeeded(await runStack("prod"));
+    const vms = run.resources.filter((r) => r.type === "proxmoxve:index/vmLegacy:VmLegacy");
+    expect(vms.filter((r) => r.options.protect).map((r) => r.name)).to.deep.equal([
+      "prod-cp-1",
+      "prod-cp-2",
+      "prod-cp-3",
+    ]);
+  });
+
+  it("renders the same views from two runs of one stack", async () => {
+    const [a, b] = [await runStack("homelab"), await runStack("homelab")].map((run) => [
+      resourcesJson(run),
+      outputsJson(run),
+      topologyMermaid(run),
+      [...machineConfigs(run)],
+    ]);
+    expect(a).to.deep.equal(b);
+  });
+
+  it("turns encrypted config values into secret placeholders", () => {
+    const dir = join(work, "secure");
+    const file = join(work, "Pulumi.secure.yaml");
+    writeFileSync(
+      file,
+      stringify({
+        config: {
+          "proxmoxve:endpoint": "https://pve.example.net:8006/",
+          "proxmoxve:apiToken": { secure: "v1:CIPHERTEXT-THAT-MUST-NOT-LEAK" },
+          "talos-proxmox:cluster": exampleCluster("homelab"),
+        },
+      }),
+    );
+    const result = plan("--config-file", file, "--out", dir);
+    expect(result.status, result.stderr).to.equal(0);
+    const files = readTree(dir);
+    const provider = (
+      JSON.parse(files["resources.json"]) as { type: string; inputs: Record<string, unknown> }[]
+    ).find((r) => r.type === "pulumi:providers:proxmoxve");
+    expect(provider?.inputs.apiToken).to.equal("[secret]");
+    expect(JSON.stringify(files) + result.stdout).to.not.include("CIPHERTEXT");
+  });
+
+  it("refuses an invalid config with its errors, exits non-zero and writes nothing", () => {
+    const cluster = exampleCluster("homelab");
+    cluster.name = "Not A Label";
+    const file = join(work, "Pulumi.broken.yaml");
+    writeFileSync(
+      file,
+      stringify({ config: { "proxmoxve:endpoint": "https://pve:8006/", "talos-proxmox:cluster": cluster } }),
+    );
+    const out = join(work, "broken");
+    const result = plan("--config-file", file, "--out", out);
+    expect(result.status).to.equal(1);
+    expect(result.stderr).to.match(
+      /Invalid configuration of stack "broken": 1 problem\n {2}- cluster\.name: /,
+    );
+    expect(existsSync(out)).to.equal(false);
+  });
+
+  it("explains its usage when called wrongly", () => {
+    const result = plan("--stak", "homelab");
+    expect(result.status).to.equal(2);
+    expect(result.stderr).to.match(/usage: npm run plan -- \(--stack <name> \| --config-file <path>\)/);
+  });
+});

@@ -1,0 +1,318 @@
+/**
+ * Bad stack configuration is refused with the config path, the value and the fix, before the program
+ * registers anything but the stack itself.
+ */
+import { expect } from "chai";
+import { ValidationError } from "../components";
+import { exampleCluster, runStack, TYPES } from "./harness";
+
+/* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access,
+   @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-assignment
+   -- each row edits the untyped YAML data of a stack file */
+type Cluster = Record<string, any>;
+
+interface Row {
+  what: string;
+  edit: (c: Cluster) => void;
+  path: string;
+  message: RegExp;
+  extraConfig?: Record<string, string | undefined>;
+}
+
+const rows: Row[] = [
+  {
+    what: "a cluster name that is no DNS label",
+    edit: (c) => (c.name = "Home_Lab"),
+    path: "cluster.name",
+    message: /DNS label.*"home-lab"/,
+  },
+  {
+    what: "a Talos version without v",
+    edit: (c) => (c.talosVersion = "1.13.9"),
+    path: "cluster.talosVersion",
+    message: /Add the "v": "v1.13.9"/,
+  },
+  {
+    what: "a Kubernetes version with v",
+    edit: (c) => (c.kubernetesVersion = "v1.36.1"),
+    path: "cluster.kubernetesVersion",
+    message: /Drop the "v": "1.36.1"/,
+  },
+  {
+    what: "an unquoted YAML number as version",
+    edit: (c) => (c.kubernetesVersion = 1.36),
+    path: "cluster.kubernetesVersion",
+    message: /must be a string \(got 1.36\). Quote it/,
+  },
+  {
+    what: "a CIDR with host bits",
+    edit: (c) => (c.network.cidr = "192.168.10.5/24"),
+    path: "cluster.network.cidr",
+    message: /host bits set.*"192.168.10.0\/24"/,
+  },
+  {
+    what: "a malformed CIDR",
+    edit: (c) => (c.network.cidr = "192.168.10.0/33"),
+    path: "cluster.network.cidr",
+    message: /not an IPv4 CIDR/,
+  },
+  {
+    what: "a gateway outside the network",
+    edit: (c) => (c.network.gateway = "192.168.11.1"),
+    path: "cluster.network.gateway",
+    message: /not a host address inside 192.168.10.0\/24/,
+  },
+  {
+    what: "no nameservers",
+    edit: (c) => (c.network.nameservers = []),
+    path: "cluster.network.nameservers",
+    message: /is empty/,
+  },
+  {
+    what: "a bad nameserver",
+    edit: (c) => (c.network.nameservers = ["dns.google"]),
+    path: "cluster.network.nameservers[0]",
+    message: /not an IP address/,
+  },
+  {
+    what: "a VLAN out of range",
+    edit: (c) => (c.network.vlan = 5000),
+    path: "cluster.network.vlan",
+    message: /at most 4094/,
+  },
+  {
+    what: "a bad bridge name",
+    edit: (c) => (c.network.bridge = "vmbr 0"),
+    path: "cluster.network.bridge",
+    message: /not a Proxmox bridge name/,
+  },
+  {
+    what: "a VIP outside the network",
+    edit: (c) => (c.vip.ip = "10.0.0.50"),
+    path: "cluster.vip.ip",
+    message: /not a host address inside 192.168.10.0\/24/,
+  },
+  {
+    what: "a VIP on the gateway",
+    edit: (c) => (c.vip.ip = "192.168.10.1"),
+    path: "cluster.vip.ip",
+    message: /is the gateway/,
+  },
+  {
+    what: "an unknown VIP provider",
+    edit: (c) => (c.vip.provider = "metallb"),
+    path: "cluster.vip.provider",
+    message: /Use "talos" \(default\) or "kube-vip"/,
+  },
+  {
+    what: "an even number of control planes",
+    edit: (c) => c.controlPlane.nodes.push({ name: "homelab-cp-2", pveNode: "pve", ip: "192.168.10.12" }),
+    path: "cluster.controlPlane.nodes",
+    message: /has 2 nodes; etcd needs an odd number/,
+  },
+  {
+    what: "a control plane below 2 cores",
+    edit: (c) => (c.controlPlane.cores = 1),
+    path: "cluster.controlPlane.cores",
+    message: /at least 2 \(got 1\)/,
+  },
+  {
+    what: "memory as a string",
+    edit: (c) => (c.controlPlane.memoryMiB = "4096"),
+    path: "cluster.controlPlane.memoryMiB",
+    message: /whole number \(got "4096"\)/,
+  },
+  {
+    what: "a worker below 2048 MiB",
+    edit: (c) => (c.workerPools[0].memoryMiB = 1024),
+    path: "cluster.workerPools[0].memoryMiB",
+    message: /at least 2048/,
+  },
+  {
+    what: "a CPU type without x86-64-v2",
+    edit: (c) => (c.controlPlane.cpuType = "kvm64"),
+    path: "cluster.controlPlane.cpuType",
+    message: /lacks x86-64-v2/,
+  },
+  {
+    what: "a malformed node IP",
+    edit: (c) => c.workerPools[0].nodes.push({ name: "homelab-w-3", pveNode: "pve", ip: "192.168.10.300" }),
+    path: "cluster.workerPools[0].nodes[2].ip",
+    message: /"192.168.10.300" is not an IPv4 address/,
+  },
+  {
+    what: "a node IP outside the network",
+    edit: (c) => (c.workerPools[0].nodes[0].ip = "10.1.1.1"),
+    path: "cluster.workerPools[0].nodes[0].ip",
+    message: /not a host address inside cluster.network.cidr/,
+  },
+  {
+    what: "a node on the broadcast address",
+    edit: (c) => (c.workerPools[0].nodes[0].ip = "192.168.10.255"),
+    path: "cluster.workerPools[0].nodes[0].ip",
+    message: /not a host address/,
+  },
+  {
+    what: "a node on the gateway",
+    edit: (c) => (c.controlPlane.nodes[0].ip = "192.168.10.1"),
+    path: "cluster.controlPlane.nodes[0].ip",
+    message: /is the gateway/,
+  },
+  {
+    what: "a node on the VIP",
+    edit: (c) => (c.workerPools[0].nodes[1].ip = "192.168.10.50"),
+    path: "cluster.workerPools[0].nodes[1].ip",
+    message: /is the VIP/,
+  },
+  {
+    what: "two nodes on one IP",
+    edit: (c) => (c.workerPools[0].nodes[1].ip = "192.168.10.21"),
+    path: "cluster.workerPools[0].nodes[1].ip",
+    message: /already used by cluster.workerPools\[0\].nodes\[0\].ip/,
+  },
+  {
+    what: "two nodes with one name",
+    edit: (c) => (c.workerPools[0].nodes[0].name = "homelab-cp-1"),
+    path: "cluster.workerPools[0].nodes[0].name",
+    message: /already used by cluster.controlPlane.nodes\[0\].name/,
+  },
+  {
+    what: "two VMs with one id",
+    edit: (c) => (c.workerPools[0].nodes[1].vmId = 1021),
+    path: "cluster.workerPools[0].nodes[1].vmId",
+    message: /1021 is already used/,
+  },
+  {
+    what: "a vmId below 100",
+    edit: (c) => (c.controlPlane.nodes[0].vmId = 42),
+    path: "cluster.controlPlane.nodes[0].vmId",
+    message: /at least 100/,
+  },
+  {
+    what: "a bad Proxmox node name",
+    edit: (c) => (c.controlPlane.nodes[0].pveNode = "PVE 1"),
+    path: "cluster.controlPlane.nodes[0].pveNode",
+    message: /DNS label/,
+  },
+  {
+    what: "a node without IP",
+    edit: (c) => delete c.workerPools[0].nodes[0].ip,
+    path: "cluster.workerPools[0].nodes[0].ip",
+    message: /is required/,
+  },
+  {
+    what: "a worker pool with no nodes",
+    edit: (c) => c.workerPools.push({ name: "empty", cores: 1, memoryMiB: 2048, diskGiB: 10, nodes: [] }),
+    path: "cluster.workerPools[1].nodes",
+    message: /is empty/,
+  },
+  {
+    what: "two pools with one name",
+    edit: (c) =>
+      c.workerPools.push({
+        ...c.workerPools[0],
+        nodes: [{ name: "x-1", pveNode: "pve", ip: "192.168.10.31" }],
+      }),
+    path: "cluster.workerPools[1].name",
+    message: /already the name of cluster.workerPools\[0\]/,
+  },
+  {
+    what: "a typo in a key",
+    edit: (c) => ((c.contolPlane = c.controlPlane), delete c.controlPlane),
+    path: "cluster.contolPlane",
+    message: /Did you mean "controlPlane"\?/,
+  },
+  {
+    what: "a missing cluster name",
+    edit: (c) => delete c.name,
+    path: "cluster.name",
+    message: /is required/,
+  },
+  {
+    what: "a bad extension",
+    edit: (c) => (c.image.extensions = ["qemu-guest-agent"]),
+    path: "cluster.image.extensions[0]",
+    message: /"<org>\/<name>"/,
+  },
+  {
+    what: "a bad ISO storage",
+    edit: (c) => (c.image.datastore = "1local"),
+    path: "cluster.image.datastore",
+    message: /not a Proxmox storage id/,
+  },
+  {
+    what: "protect that is no boolean",
+    edit: (c) => (c.protect = "yes"),
+    path: "cluster.protect",
+    message: /true or false/,
+  },
+  {
+    what: "no Proxmox endpoint",
+    edit: () => undefined,
+    extraConfig: { "proxmoxve:endpoint": undefined },
+    path: "proxmoxve:endpoint",
+    message: /is not set. Set it with: pulumi config set/,
+  },
+  {
+    what: "a plain-http endpoint",
+    edit: () => undefined,
+    extraConfig: { "proxmoxve:endpoint": "http://pve:8006" },
+    path: "proxmoxve:endpoint",
+    message: /must use https/,
+  },
+  {
+    what: "an unknown project key",
+    edit: () => undefined,
+    extraConfig: { "talos-proxmox:clustr": "{}" },
+    path: "talos-proxmox:clustr",
+    message: /not a known setting/,
+  },
+];
+
+describe("stack configuration: bad input is refused with its path", () => {
+  for (const row of rows) {
+    it(`refuses ${row.what} (${row.path})`, async () => {
+      const cluster = exampleCluster("homelab");
+      row.edit(cluster);
+      const run = await runStack("homelab", cluster, row.extraConfig);
+      expect(run.error, "the program must fail").to.be.instanceOf(ValidationError);
+      const problems = (run.error as ValidationError).problems;
+      const problem = problems.find((p) => p.path === row.path);
+      expect(problem, `a problem at ${row.path} among ${JSON.stringify(problems)}`).to.not.equal(undefined);
+      expect(problem?.message).to.match(row.message);
+      expect(
+        run.resources.map((r) => r.type),
+        "nothing but the stack may be registered",
+      ).to.deep.equal([TYPES.stack]);
+    });
+  }
+
+  it("reports several problems at once, each with its path", async () => {
+    const cluster = exampleCluster("homelab");
+    cluster.name = "Bad Name";
+    (cluster.controlPlane as Cluster).cores = 1;
+    ((cluster.workerPools as Cluster[])[0].nodes as Cluster[])[1].ip = "192.168.10.21";
+    const run = await runStack("homelab", cluster);
+    const error = run.error as ValidationError;
+    expect(error.problems.map((p) => p.path)).to.have.members([
+      "cluster.name",
+      "cluster.controlPlane.cores",
+      "cluster.workerPools[0].nodes[1].ip",
+    ]);
+    expect(error.message).to.match(
+      /^Invalid configuration of stack "homelab": 3 problems\n {2}- cluster\.name: /,
+    );
+  });
+
+  it("refuses a stack with no cluster at all", async () => {
+    const run = await runStack("homelab", undefined, { "talos-proxmox:cluster": undefined });
+    expect((run.error as Error).message).to.match(/talos-proxmox:cluster: is not set/);
+  });
+
+  it("accepts the homelab and prod examples", async () => {
+    for (const stack of ["homelab", "prod"] as const) {
+      const run = await runStack(stack);
+      expect(run.error, stack).to.equal(undefined);
+    }
+  });
+});

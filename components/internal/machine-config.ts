@@ -1,0 +1,129 @@
+/**
+ * Machine-config patches as data, for Talos v1.13. Network settings use the multi-document config
+ * (HostnameConfig, LinkAliasConfig, Layer2VIPConfig): `machine.network` is deprecated and gone from the
+ * v1.13 schema. Every patch is one concern, rendered to YAML with a comment that names it, so the
+ * plan's machine-config/<node>.yaml reads like a review of what each node gets.
+ */
+import { stringify } from "yaml";
+import { NodeRole } from "./node-rules";
+
+export type PatchDocument = Record<string, unknown>;
+
+/** A named patch: one or more documents (a v1alpha1 partial and/or typed documents). */
+export interface Patch {
+  /** What the patch is for; becomes the YAML comment above it. */
+  purpose: string;
+  documents: PatchDocument[];
+}
+
+/** Which CNI Talos deploys: its default (Flannel), or none because Cilium replaces it and kube-proxy. */
+export type Cni = "cilium" | "flannel";
+
+/** The alias of the VM's only NIC (a virtio device), so nothing depends on a guessed name like ens18. */
+export const NODE_LINK_ALIAS = "net0";
+const NODE_LINK_SELECTOR = 'link.driver == "virtio_net"';
+
+/** KubePrism: the in-node API load balancer Cilium talks to (localhost:7445). */
+export const KUBEPRISM_PORT = 7445;
+
+export const LONGHORN_MOUNT = "/var/lib/longhorn";
+
+export interface NodePatchInput {
+  role: NodeRole;
+  hostname: string;
+  /** Device Talos installs to, e.g. /dev/sda. */
+  installDisk: string;
+  /** The factory installer image, with the schematic, so installs keep the booted extensions. */
+  installerImage: string;
+  cni: Cni;
+  /** The Talos-native API VIP (control-plane nodes only), if Talos holds it. */
+  talosVip?: string;
+  /** Extra SANs of the API server certificate (control-plane nodes only). */
+  apiServerCertSans?: string[];
+  /** Bind-mount /var/lib/longhorn into the kubelet with rshared propagation. */
+  longhorn?: boolean;
+  nodeLabels?: Record<string, string>;
+  /** Talos form: `key: "value:Effect"`. */
+  nodeTaints?: Record<string, string>;
+}
+
+/** Every patch a node gets from this library, in a stable order. */
+export function nodePatches(input: NodePatchInput): Patch[] {
+  const patches: Patch[] = [
+    {
+      purpose: "install: the disk and the factory installer image (with the image's extensions)",
+      documents: [{ machine: { install: { disk: input.installDisk, image: input.installerImage } } }],
+    },
+    {
+      purpose: "hostname: static, overriding the generated one",
+      documents: [{ apiVersion: "v1alpha1", kind: "HostnameConfig", hostname: input.hostname, auto: "off" }],
+    },
+    {
+      purpose: `kubeprism: the node-local API endpoint on localhost:${KUBEPRISM_PORT}`,
+      documents: [{ machine: { features: { kubePrism: { enabled: true, port: KUBEPRISM_PORT } } } }],
+    },
+  ];
+  if (input.cni === "cilium") {
+    patches.push({
+      purpose: "cni: none and kube-proxy off, Cilium replaces both",
+      documents: [{ cluster: { network: { cni: { name: "none" } }, proxy: { disabled: true } } }],
+    });
+  }
+  if (input.role === "controlplane" && input.apiServerCertSans && input.apiServerCertSans.length > 0) {
+    patches.push({
+      purpose: "api server: the cluster endpoint's address in the certificate",
+      documents: [{ cluster: { apiServer: { certSANs: input.apiServerCertSans } } }],
+    });
+  }
+  if (input.role === "controlplane" && input.talosVip) {
+    patches.push({
+      purpose: "vip: the API address, held by one control plane at a time (up after etcd bootstrap)",
+      documents: [
+        {
+          apiVersion: "v1alpha1",
+          kind: "LinkAliasConfig",
+          name: NODE_LINK_ALIAS,
+          selector: { match: NODE_LINK_SELECTOR },
+        },
+        { apiVersion: "v1alpha1", kind: "Layer2VIPConfig", name: input.talosVip, link: NODE_LINK_ALIAS },
+      ],
+    });
+  }
+  if (input.longhorn) {
+    patches.push({
+      purpose: "longhorn: its data directory shared with the kubelet (bind, rshared)",
+      documents: [
+        {
+          machine: {
+            kubelet: {
+              extraMounts: [
+                {
+                  destination: LONGHORN_MOUNT,
+                  type: "bind",
+                  source: LONGHORN_MOUNT,
+                  options: ["bind", "rshared", "rw"],
+                },
+              ],
+            },
+          },
+        },
+      ],
+    });
+  }
+  if (input.nodeLabels && Object.keys(input.nodeLabels).length > 0) {
+    patches.push({ purpose: "labels", documents: [{ machine: { nodeLabels: input.nodeLabels } }] });
+  }
+  if (input.nodeTaints && Object.keys(input.nodeTaints).length > 0) {
+    patches.push({ purpose: "taints", documents: [{ machine: { nodeTaints: input.nodeTaints } }] });
+  }
+  return patches;
+}
+
+/**
+ * A patch as the Talos provider takes it: multi-document YAML. YAML 1.1 quoting, so values such as
+ * "off" or "yes" stay strings for every parser.
+ */
+export function renderPatch(patch: Patch): string {
+  const documents = patch.documents.map((doc) => stringify(doc, { version: "1.1" }));
+  return `# ${patch.purpose}\n${documents.join("---\n")}`;
+}

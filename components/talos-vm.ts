@@ -22,20 +22,10 @@ import {
 } from "./internal/validation";
 import { TalosImage } from "./talos-image";
 
-export interface TalosVmArgs {
-  /** Talos role; decides the minimum size and the Proxmox startup order. */
-  role: NodeRole;
-  /** Cluster name, used as a Proxmox tag. */
-  clusterName: string;
-  /** The image whose ISO the VM boots from (it must be on `pveNode`). */
+/** What the VMs of a pool share: image, size, storage and network. */
+export interface VmShapeArgs {
+  /** The image whose ISO the VMs boot from (it must be on each VM's Proxmox node). */
   image: TalosImage;
-  /** Proxmox node that runs the VM. */
-  pveNode: string;
-  /** Hostname and Proxmox VM name. @default the component name */
-  hostname?: string;
-  /** Proxmox VM id. @default the next free id, chosen by Proxmox */
-  vmId?: number;
-
   /** vCPU cores (one socket). Control plane: at least 2; worker: at least 1. */
   cores: number;
   /** Dedicated memory in MiB; ballooning is off (Talos does not support it). At least 2048. */
@@ -57,9 +47,6 @@ export interface TalosVmArgs {
    * @default "virtio-scsi-single"
    */
   scsiHardware?: ScsiHardware;
-
-  /** Static IPv4 address, given to Talos through the cloud-init (nocloud) drive. */
-  ip: string;
   /** Prefix length of the node network, e.g. 24. */
   prefixLength: number;
   /** Default gateway; inside the node network. */
@@ -70,7 +57,25 @@ export interface TalosVmArgs {
   bridge?: string;
   /** VLAN tag of the NIC. @default untagged */
   vlanId?: number;
+}
 
+/** Where one VM runs and who it is. */
+export interface VmPlacementArgs {
+  /** Proxmox node that runs the VM. */
+  pveNode: string;
+  /** Static IPv4 address, given to Talos through the cloud-init (nocloud) drive. */
+  ip: string;
+  /** Proxmox VM id. @default the next free id, chosen by Proxmox */
+  vmId?: number;
+}
+
+export interface TalosVmArgs extends VmShapeArgs, VmPlacementArgs {
+  /** Talos role; decides the minimum size and the Proxmox startup order. */
+  role: NodeRole;
+  /** Cluster name, used as a Proxmox tag. */
+  clusterName: string;
+  /** Hostname and Proxmox VM name. @default the component name */
+  hostname?: string;
   /** Proxmox start order at host boot. @default 1 for control planes, 2 for workers */
   startupOrder?: number;
   /**
@@ -110,16 +115,14 @@ export class TalosVm extends pulumi.ComponentResource {
 
   constructor(name: string, args: TalosVmArgs, opts?: pulumi.ComponentResourceOptions) {
     const hostname = args.hostname ?? name;
-    const cpuType = args.cpuType ?? DEFAULT_CPU_TYPE;
-    const datastoreId = args.datastoreId ?? "local-lvm";
-    const scsiHardware = args.scsiHardware ?? DEFAULT_SCSI_HARDWARE;
-    const bridge = args.bridge ?? "vmbr0";
+    const { cpuType, datastoreId, scsiHardware, bridge } = withShapeDefaults(args);
     const startupOrder = args.startupOrder ?? (args.role === "controlplane" ? 1 : 2);
     const protect = args.protect ?? false;
-    throwIfProblems(
-      `TalosVm "${name}"`,
-      validateTalosVmArgs(args, { hostname, cpuType, datastoreId, scsiHardware, bridge, startupOrder }),
-    );
+    throwIfProblems(`TalosVm "${name}"`, [
+      ...checkVmShape(args.role, args, "args"),
+      ...checkVmPlacement({ ...args, hostname }, args, "args", "args"),
+      ...checkInteger(startupOrder, "args.startupOrder", { min: 0, what: "the startup order" }),
+    ]);
     super(TalosVm.TYPE, name, {}, opts);
 
     const guestAgent = args.image.hasGuestAgent;
@@ -185,79 +188,87 @@ export class TalosVm extends pulumi.ComponentResource {
   }
 }
 
-function validateTalosVmArgs(
-  args: TalosVmArgs,
-  resolved: {
-    hostname: string;
-    cpuType: string;
-    datastoreId: string;
-    scsiHardware: string;
-    bridge: string;
-    startupOrder: number;
-  },
-): Problem[] {
+/** The shape with its defaults resolved. */
+export function withShapeDefaults(shape: VmShapeArgs) {
+  return {
+    cpuType: shape.cpuType ?? DEFAULT_CPU_TYPE,
+    datastoreId: shape.datastoreId ?? "local-lvm",
+    scsiHardware: shape.scsiHardware ?? DEFAULT_SCSI_HARDWARE,
+    bridge: shape.bridge ?? "vmbr0",
+  };
+}
+
+/** Problems of a VM shape; paths start at `at` (e.g. `args`). */
+export function checkVmShape(role: NodeRole, shape: VmShapeArgs, at: string): Problem[] {
+  const { cpuType, datastoreId, scsiHardware, bridge } = withShapeDefaults(shape);
   const problems: Problem[] = [
-    ...checkDnsLabel(resolved.hostname, "args.hostname", "the hostname"),
-    ...checkNodeSize(args.role, args, {
-      cores: "args.cores",
-      memoryMiB: "args.memoryMiB",
-      diskGiB: "args.diskGiB",
+    ...checkNodeSize(role, shape, {
+      cores: `${at}.cores`,
+      memoryMiB: `${at}.memoryMiB`,
+      diskGiB: `${at}.diskGiB`,
     }),
-    ...checkCpuType(resolved.cpuType, "args.cpuType"),
-    ...checkStorageId(resolved.datastoreId, "args.datastoreId"),
-    ...checkBridge(resolved.bridge, "args.bridge"),
-    ...checkNameservers(args.nameservers, "args.nameservers"),
-    ...checkInteger(resolved.startupOrder, "args.startupOrder", { min: 0, what: "the startup order" }),
-    ...(args.vmId === undefined ? [] : checkVmId(args.vmId, "args.vmId")),
-    ...(args.vlanId === undefined ? [] : checkVlan(args.vlanId, "args.vlanId")),
+    ...checkCpuType(cpuType, `${at}.cpuType`),
+    ...checkStorageId(datastoreId, `${at}.datastoreId`),
+    ...checkBridge(bridge, `${at}.bridge`),
+    ...checkNameservers(shape.nameservers, `${at}.nameservers`),
+    ...(shape.vlanId === undefined ? [] : checkVlan(shape.vlanId, `${at}.vlanId`)),
+    ...checkInteger(shape.prefixLength, `${at}.prefixLength`, { min: 8, max: 30, what: "the prefix length" }),
   ];
-  if (!SCSI_HARDWARE.includes(resolved.scsiHardware as ScsiHardware)) {
+  if (!SCSI_HARDWARE.includes(scsiHardware)) {
     problems.push({
-      path: "args.scsiHardware",
-      message: `${show(resolved.scsiHardware)} is not supported. Use ${SCSI_HARDWARE.map((s) => show(s)).join(" or ")}.`,
+      path: `${at}.scsiHardware`,
+      message: `${show(scsiHardware)} is not supported. Use ${SCSI_HARDWARE.map((s) => show(s)).join(" or ")}.`,
     });
   }
-  if (!args.image.pveNodes.includes(args.pveNode)) {
-    problems.push({
-      path: "args.pveNode",
-      message:
-        `the image has no ISO on Proxmox node ${show(args.pveNode)} (it has ${args.image.pveNodes.join(", ")}). ` +
-        `Add ${show(args.pveNode)} to the TalosImage's pveNodes.`,
-    });
-  }
-  problems.push(...checkStaticAddress(args));
   return problems;
 }
 
-function checkStaticAddress(args: TalosVmArgs): Problem[] {
-  const ip = parseIPv4(args.ip);
-  if (ip === undefined) {
-    return [
-      { path: "args.ip", message: `${show(args.ip)} is not an IPv4 address. Use e.g. "192.168.1.21".` },
-    ];
-  }
-  const prefix = checkInteger(args.prefixLength, "args.prefixLength", {
-    min: 8,
-    max: 30,
-    what: "the prefix length",
-  });
-  if (prefix.length > 0) {
-    return prefix;
-  }
-  const network = blockOf(ip, args.prefixLength);
-  const cidr = cidrToString(network);
-  const problems: Problem[] = [];
-  if (!isUsableHost(network, ip)) {
+/**
+ * Problems of one VM's placement: hostname, VM id, a Proxmox node that has the ISO, a static address
+ * inside the shape's network with a gateway there. Placement paths start at `at`, shape paths at `shapeAt`.
+ */
+export function checkVmPlacement(
+  placement: VmPlacementArgs & { hostname: string },
+  shape: VmShapeArgs,
+  at: string,
+  shapeAt: string,
+): Problem[] {
+  const problems: Problem[] = [
+    ...checkDnsLabel(placement.hostname, `${at}.hostname`, "the hostname"),
+    ...(placement.vmId === undefined ? [] : checkVmId(placement.vmId, `${at}.vmId`)),
+  ];
+  if (!shape.image.pveNodes.includes(placement.pveNode)) {
     problems.push({
-      path: "args.ip",
-      message: `${show(args.ip)} is the network or broadcast address of ${cidr}. Use a host address, e.g. "${exampleHost(network)}".`,
+      path: `${at}.pveNode`,
+      message:
+        `the image has no ISO on Proxmox node ${show(placement.pveNode)} (it has ${shape.image.pveNodes.join(", ")}). ` +
+        `Add ${show(placement.pveNode)} to the TalosImage's pveNodes.`,
     });
   }
-  const gateway = parseIPv4(args.gateway);
+  const ip = parseIPv4(placement.ip);
+  if (ip === undefined) {
+    problems.push({
+      path: `${at}.ip`,
+      message: `${show(placement.ip)} is not an IPv4 address. Use e.g. "192.168.1.21".`,
+    });
+    return problems;
+  }
+  if (!Number.isInteger(shape.prefixLength) || shape.prefixLength < 8 || shape.prefixLength > 30) {
+    return problems; // reported by checkVmShape
+  }
+  const network = blockOf(ip, shape.prefixLength);
+  const cidr = cidrToString(network);
+  if (!isUsableHost(network, ip)) {
+    problems.push({
+      path: `${at}.ip`,
+      message: `${show(placement.ip)} is the network or broadcast address of ${cidr}. Use a host address, e.g. "${exampleHost(network)}".`,
+    });
+  }
+  const gateway = parseIPv4(shape.gateway);
   if (gateway === undefined || !isUsableHost(network, gateway) || gateway === ip) {
     problems.push({
-      path: "args.gateway",
-      message: `${show(args.gateway)} is not a usable gateway for ${args.ip} in ${cidr}: it must be another host address of that network.`,
+      path: `${shapeAt}.gateway`,
+      message: `${show(shape.gateway)} is not a usable gateway in ${cidr}: it must be another host address of that network, not a node's.`,
     });
   }
   return problems;

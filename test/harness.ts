@@ -16,8 +16,26 @@ function exampleStackFile(stack: "homelab" | "prod") {
 }
 
 /** Runs a function that creates resources, as the body of a stack named "test". */
-export function runComponents(body: () => unknown): Promise<OfflineRun> {
-  return runOffline(body, { project: PROJECT, stack: "test" });
+export function runComponents(body: () => unknown, options: { preview?: boolean } = {}): Promise<OfflineRun> {
+  return runOffline(body, { project: PROJECT, stack: "test", ...options });
+}
+
+/** Whether `from` waits on `to`, directly or through other resources. */
+export function waitsOn(run: OfflineRun, from: ResourceRecord, to: ResourceRecord): boolean {
+  const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+  const seen = new Set<string>();
+  const pending = [...from.dependencies];
+  while (pending.length > 0) {
+    const urn = pending.pop() as string;
+    if (urn === to.urn) {
+      return true;
+    }
+    if (!seen.has(urn)) {
+      seen.add(urn);
+      pending.push(...(byUrn.get(urn)?.dependencies ?? []));
+    }
+  }
+  return false;
 }
 
 /** A deep copy of the `talos-proxmox:cluster` object of an example stack, for tests to edit. */
@@ -77,4 +95,17 @@ export const TYPES = {
   schematic: "talos:imageFactory/schematic:Schematic",
   talosImage: "talos-proxmox:index:TalosImage",
   talosVm: "talos-proxmox:index:TalosVm",
+  controlPlane: "talos-proxmox:index:ControlPlane",
+  workerPool: "talos-proxmox:index:WorkerPool",
+  secrets: "talos:machine/secrets:Secrets",
+  configApply: "talos:machine/configurationApply:ConfigurationApply",
+  bootstrap: "talos:machine/bootstrap:Bootstrap",
+  kubeconfig: "talos:cluster/kubeconfig:Kubeconfig",
+} as const;
+
+export const TOKENS = {
+  machineConfig: "talos:machine/getConfiguration:getConfiguration",
+  clientConfig: "talos:client/getConfiguration:getConfiguration",
+  health: "talos:cluster/getHealth:getHealth",
+  urls: "talos:imageFactory/getUrls:getUrls",
 } as const;

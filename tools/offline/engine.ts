@@ -34,6 +34,8 @@ export interface ResourceOptionsRecord {
 }
 
 export interface ResourceRecord {
+  /** Position among all registrations and invokes of the run, in the order they reached the engine. */
+  seq: number;
   urn: string;
   type: string;
   name: string;
@@ -49,8 +51,13 @@ export interface ResourceRecord {
 }
 
 export interface InvokeRecord {
+  /** Position among all registrations and invokes of the run, in the order they reached the engine. */
+  seq: number;
   token: string;
-  /** Arguments as sent; secrets are `"[secret]"`. */
+  /**
+   * Arguments as sent. The SDK sends invoke arguments with secrets unwrapped, so these may hold
+   * credentials (fakes offline): keep them out of anything written to disk.
+   */
   args: Record<string, unknown>;
 }
 
@@ -70,12 +77,14 @@ export interface OfflineRunOptions {
   config?: Record<string, string>;
   /** Config keys whose values are secrets. */
   secretKeys?: string[];
+  /** Run as `pulumi preview` does (isDryRun() is true). @default false */
+  preview?: boolean;
 }
 
 /** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
 export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
   const monitor = new RecordingMonitor(new OfflineProviders());
-  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, false);
+  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, options.preview ?? false);
   // setMockOptions resets the runtime's feature flags; ask the monitor for them as a real run does.
   await (pulumi.runtime as unknown as { awaitFeatureSupport(): Promise<void> }).awaitFeatureSupport();
   pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
@@ -106,6 +115,7 @@ class RecordingMonitor extends MockMonitor {
   readonly invokes: InvokeRecord[] = [];
   stackOutputs: Record<string, unknown> | undefined;
   private stackUrn: string | undefined;
+  private seq = 0;
 
   override async registerResource(
     req: resproto.RegisterResourceRequest,
@@ -119,7 +129,7 @@ class RecordingMonitor extends MockMonitor {
       if (type === STACK_TYPE) {
         this.stackUrn = urn;
       }
-      this.recorded.push(recordOf(req, urn, parent));
+      this.recorded.push({ seq: this.seq++, ...recordOf(req, urn, parent) });
 
       const result = await this.mocks.newResource({
         type,
@@ -166,7 +176,7 @@ class RecordingMonitor extends MockMonitor {
     req: resproto.ResourceInvokeRequest,
     callback: Callback<resproto.ResourceInvokeResponse>,
   ): Promise<void> {
-    this.invokes.push({ token: req.getTok(), args: plain(req.getArgs()) });
+    this.invokes.push({ seq: this.seq++, token: req.getTok(), args: plain(req.getArgs()) });
     return super.invoke(req, (err: unknown, response: resproto.ResourceInvokeResponse) =>
       callback(err ? rpcError(err) : null, response),
     );
@@ -212,7 +222,11 @@ function plain(struct: Struct | undefined): Record<string, unknown> {
   return redact(struct?.toJavaScript() ?? {}) as Record<string, unknown>;
 }
 
-function recordOf(req: resproto.RegisterResourceRequest, urn: string, parent: string | null): ResourceRecord {
+function recordOf(
+  req: resproto.RegisterResourceRequest,
+  urn: string,
+  parent: string | null,
+): Omit<ResourceRecord, "seq"> {
   const propertyDependencies: Record<string, string[]> = {};
   req.getPropertydependenciesMap().forEach((deps, key) => {
     propertyDependencies[key] = deps.getUrnsList();

@@ -1,0 +1,238 @@
+import * as pulumi from "@pulumi/pulumi";
+import { blockOf, isUsableHost, parseIPv4 } from "./internal/ipv4";
+import { Cni, nodePatches } from "./internal/machine-config";
+import { Problem, show, throwIfProblems } from "./internal/validation";
+import {
+  checkKubernetesSupported,
+  checkKubernetesVersion,
+  checkTalosVersion,
+  talosMinor,
+} from "./internal/versions";
+import { checkNodePool, createPoolNodes, NodePoolArgs, PoolNode } from "./node-pool";
+import * as talos from "./talos";
+import { ClientConfiguration } from "./talos/provider";
+
+export interface ControlPlaneArgs extends NodePoolArgs {
+  /** Cluster name (DNS label): Talos cluster name, kubeconfig context, Proxmox tag. */
+  clusterName: string;
+  /** Talos version the nodes install, e.g. `"v1.13.9"`; its minor is the config contract. */
+  talosVersion: string;
+  /** Kubernetes version, e.g. `"1.36.1"`; must be one the Talos minor supports. */
+  kubernetesVersion: string;
+  /**
+   * The API address, a free IP of the node network. The cluster endpoint is `https://<vip>:6443`; it is
+   * in the API server certificate, and Talos holds it on one control plane at a time.
+   */
+  vip: string;
+  /**
+   * `cilium`: Talos deploys no CNI and no kube-proxy, and a CiliumCni must follow. `flannel`: Talos's
+   * defaults.
+   * @default "cilium"
+   */
+  cni?: Cni;
+  /** Guards the cluster secrets and the control-plane VMs against deletion. @default false */
+  protect?: boolean;
+}
+
+/** What a WorkerPool needs from the cluster it joins. None of it waits for bootstrap. */
+export interface ClusterJoinInfo {
+  readonly clusterName: string;
+  readonly talosVersion: string;
+  readonly kubernetesVersion: string;
+  readonly cni: Cni;
+  /** `https://<vip>:6443` */
+  readonly endpoint: pulumi.Output<string>;
+  /** Secret. */
+  readonly machineSecrets: pulumi.Output<talos.machine.MachineSecrets>;
+  /** Secret. */
+  readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
+}
+
+/** How long bootstrap and the health gate may take on a fresh cluster. */
+const BOOTSTRAP_TIMEOUT = "20m";
+const HEALTH_TIMEOUT = "20m";
+
+/**
+ * The cluster's identity and its control plane, the way `talosctl gen secrets / gen config /
+ * apply-config / bootstrap / kubeconfig` does it, ordered by data: secrets, then per node a VM and a
+ * config apply (in parallel), one etcd bootstrap on the first node once its config is in, the
+ * kubeconfig after bootstrap, and a health gate (Talos, etcd, kubelet; Kubernetes checks wait for the
+ * CNI) before `kubeconfig` resolves.
+ */
+export class ControlPlane extends pulumi.ComponentResource implements ClusterJoinInfo {
+  static readonly TYPE = "talos-proxmox:index:ControlPlane";
+
+  /** Admin kubeconfig (secret); resolves once the control plane is bootstrapped and healthy. */
+  public readonly kubeconfig: pulumi.Output<string>;
+  /** talosconfig for `talosctl` (secret), with the node IPs as endpoints, never the VIP. */
+  public readonly talosconfig: pulumi.Output<string>;
+  /** `https://<vip>:6443` */
+  public readonly endpoint: pulumi.Output<string>;
+  /** The control-plane node IPs, bootstrap node first. */
+  public readonly nodeIps: pulumi.Output<string[]>;
+  public readonly machineSecrets: pulumi.Output<talos.machine.MachineSecrets>;
+  public readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
+  public readonly clusterName: string;
+  public readonly talosVersion: string;
+  public readonly kubernetesVersion: string;
+  public readonly cni: Cni;
+  /** The nodes, with their VMs and config applies. */
+  public readonly nodes: readonly PoolNode[];
+
+  constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
+    const cni = args.cni ?? "cilium";
+    const protect = args.protect ?? false;
+    throwIfProblems(`ControlPlane "${name}"`, validateControlPlaneArgs(args));
+    super(ControlPlane.TYPE, name, {}, opts);
+    const contract = talosMinor(args.talosVersion);
+    const endpoint = `https://${args.vip}:6443`;
+
+    // Generated once and kept in state. The contract is fixed at creation: a Talos upgrade must never
+    // regenerate the cluster's CAs and tokens.
+    const secrets = new talos.machine.Secrets(
+      `${name}-secrets`,
+      { talosVersion: contract },
+      { parent: this, protect, ignoreChanges: ["talosVersion"] },
+    );
+    const config = talos.machine.getConfigurationOutput(
+      {
+        clusterName: args.clusterName,
+        clusterEndpoint: endpoint,
+        machineSecrets: secrets.machineSecrets,
+        machineType: "controlplane",
+        talosVersion: contract,
+        kubernetesVersion: args.kubernetesVersion,
+        docs: false,
+        examples: false,
+      },
+      { parent: this },
+    );
+
+    const nodes = createPoolNodes(this, name, {
+      role: "controlplane",
+      clusterName: args.clusterName,
+      args,
+      clientConfiguration: secrets.clientConfiguration,
+      machineConfiguration: config.machineConfiguration,
+      protect,
+      patchesFor: (node, vm, installerImage) =>
+        nodePatches({
+          role: "controlplane",
+          hostname: node.name,
+          installDisk: vm.installDisk,
+          installerImage,
+          cni,
+          talosVip: args.vip,
+          apiServerCertSans: [args.vip],
+        }),
+    });
+    const ips = nodes.map((n) => n.ip);
+    const first = nodes[0];
+
+    // Exactly one bootstrap, on the first node, once its config is applied. It never runs again.
+    const bootstrap = new talos.machine.Bootstrap(
+      `${name}-bootstrap`,
+      {
+        node: first.ip,
+        clientConfiguration: secrets.clientConfiguration,
+        timeouts: { create: BOOTSTRAP_TIMEOUT },
+      },
+      { parent: this, dependsOn: [first.apply] },
+    );
+    const kubeconfig = new talos.cluster.Kubeconfig(
+      `${name}-kubeconfig`,
+      { node: first.ip, clientConfiguration: secrets.clientConfiguration },
+      { parent: this, dependsOn: [bootstrap] },
+    );
+    // Nodes stay NotReady until the CNI runs, so Kubernetes checks belong after it; here: Talos up on
+    // every control plane, etcd healthy with all members, kubelets running. Previews skip the gate so
+    // that they never reach into the nodes.
+    const healthy = pulumi.runtime.isDryRun()
+      ? kubeconfig.kubeconfigRaw
+      : talos.cluster
+          .getHealthOutput(
+            {
+              clientConfiguration: secrets.clientConfiguration,
+              controlPlaneNodes: ips,
+              endpoints: ips,
+              skipKubernetesChecks: true,
+              timeouts: { read: HEALTH_TIMEOUT },
+            },
+            { parent: this, dependsOn: [bootstrap, ...nodes.map((n) => n.apply)] },
+          )
+          .apply((health) => health.id);
+
+    this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, healthy]).apply(([raw]) => raw));
+    this.talosconfig = talos.client.getConfigurationOutput(
+      {
+        clusterName: args.clusterName,
+        clientConfiguration: secrets.clientConfiguration,
+        endpoints: ips,
+        nodes: ips,
+      },
+      { parent: this },
+    ).talosConfig;
+    this.endpoint = pulumi.output(endpoint);
+    this.nodeIps = pulumi.output(ips);
+    this.machineSecrets = secrets.machineSecrets;
+    this.clientConfiguration = secrets.clientConfiguration;
+    this.clusterName = args.clusterName;
+    this.talosVersion = args.talosVersion;
+    this.kubernetesVersion = args.kubernetesVersion;
+    this.cni = cni;
+    this.nodes = nodes;
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      talosconfig: this.talosconfig,
+      endpoint: this.endpoint,
+      nodeIps: this.nodeIps,
+    });
+  }
+}
+
+function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
+  const problems: Problem[] = [
+    ...checkNodePool("controlplane", args),
+    ...checkTalosVersion(args.talosVersion, "args.talosVersion"),
+    ...checkKubernetesVersion(args.kubernetesVersion, "args.kubernetesVersion"),
+  ];
+  if (problems.length === 0) {
+    problems.push(
+      ...checkKubernetesSupported(args.talosVersion, args.kubernetesVersion, "args.kubernetesVersion"),
+    );
+  }
+  if (args.nodes.length === 0) {
+    problems.push({
+      path: "args.nodes",
+      message: "is empty. A cluster needs 1, 3 or 5 control-plane nodes.",
+    });
+  } else if (args.nodes.length % 2 === 0) {
+    problems.push({
+      path: "args.nodes",
+      message: `has ${args.nodes.length} nodes; etcd needs an odd number to keep quorum (1, 3 or 5). Add or remove one.`,
+    });
+  }
+  const vip = parseIPv4(args.vip);
+  const firstIp = args.nodes.length > 0 ? parseIPv4(args.nodes[0].ip) : undefined;
+  if (vip === undefined) {
+    problems.push({
+      path: "args.vip",
+      message: `${show(args.vip)} is not an IPv4 address. Use a free address of the node network.`,
+    });
+  } else if (args.nodes.some((n) => parseIPv4(n.ip) === vip)) {
+    problems.push({
+      path: "args.vip",
+      message: `${show(args.vip)} is a node's address; the VIP needs an address of its own.`,
+    });
+  } else if (
+    firstIp !== undefined &&
+    Number.isInteger(args.prefixLength) &&
+    !isUsableHost(blockOf(firstIp, args.prefixLength), vip)
+  ) {
+    problems.push({
+      path: "args.vip",
+      message: `${show(args.vip)} is outside the node network: a layer-2 VIP must share it.`,
+    });
+  }
+  return problems;
+}

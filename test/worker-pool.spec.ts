@@ -1,0 +1,138 @@
+/**
+ * WorkerPool: worker configs applied in parallel with the control plane, with the pool's labels,
+ * taints and Longhorn mount.
+ */
+import { expect } from "chai";
+import { parseAllDocuments } from "yaml";
+import { ControlPlane, TalosImage, ValidationError, WorkerPool, WorkerPoolArgs } from "../components";
+import { one, ofType, runComponents, succeeded, TOKENS, TYPES, waitsOn } from "./harness";
+
+type Args = Omit<WorkerPoolArgs, "image" | "cluster">;
+
+const POOL: Args = {
+  cores: 4,
+  memoryMiB: 8192,
+  diskGiB: 100,
+  prefixLength: 24,
+  gateway: "10.0.0.1",
+  nameservers: ["10.0.0.1"],
+  nodes: [
+    { name: "w-1", pveNode: "pve1", ip: "10.0.0.21", vmId: 2021 },
+    { name: "w-2", pveNode: "pve1", ip: "10.0.0.22", vmId: 2022 },
+  ],
+};
+
+function runPool(args: Partial<Args> = {}) {
+  return runComponents(() => {
+    const image = new TalosImage("img", {
+      talosVersion: "v1.13.9",
+      pveNodes: ["pve1"],
+      fileNamePrefix: "lab",
+    });
+    const cluster = new ControlPlane("lab", {
+      ...POOL,
+      cores: 2,
+      nodes: [{ name: "cp-1", pveNode: "pve1", ip: "10.0.0.11" }],
+      image,
+      clusterName: "lab",
+      talosVersion: "v1.13.9",
+      kubernetesVersion: "1.36.1",
+      vip: "10.0.0.10",
+    });
+    const pool = new WorkerPool("lab-general", { ...POOL, ...args, image, cluster });
+    return { nodeIps: pool.nodeIps };
+  });
+}
+
+function patchDocuments(configPatches: unknown): Record<string, unknown>[] {
+  return (configPatches as string[]).flatMap((p) =>
+    parseAllDocuments(p).map((d) => d.toJS() as Record<string, unknown>),
+  );
+}
+
+describe("WorkerPool", () => {
+  it("renders one worker config for the pool against the cluster endpoint", async () => {
+    const run = succeeded(await runPool());
+    const renders = run.invokes.filter(
+      (i) => i.token === TOKENS.machineConfig && i.args.machineType === "worker",
+    );
+    expect(renders).to.have.length(1);
+    expect(renders[0].args).to.deep.include({
+      clusterName: "lab",
+      clusterEndpoint: "https://10.0.0.10:6443",
+      talosVersion: "v1.13",
+      kubernetesVersion: "1.36.1",
+    });
+  });
+
+  it("applies each worker to its IP after its VM, without waiting for bootstrap", async () => {
+    const run = succeeded(await runPool());
+    const bootstrap = one(run, TYPES.bootstrap, "lab-bootstrap");
+    const controlPlaneApply = one(run, TYPES.configApply, "lab-cp-1-config");
+    for (const node of POOL.nodes) {
+      const apply = one(run, TYPES.configApply, `lab-general-${node.name}-config`);
+      expect(apply.inputs.node).to.equal(node.ip);
+      expect(apply.dependencies).to.include(one(run, TYPES.vm, `lab-general-${node.name}`).urn);
+      expect(apply.dependencies).to.include(one(run, TYPES.secrets, "lab-secrets").urn);
+      expect(waitsOn(run, apply, bootstrap), "must not wait on bootstrap").to.equal(false);
+      expect(waitsOn(run, apply, controlPlaneApply), "must not wait on the control plane").to.equal(false);
+    }
+  });
+
+  it("creates worker VMs: start order 2, not protected, tagged worker", async () => {
+    const run = succeeded(await runPool());
+    for (const vm of ofType(run, TYPES.vm).filter((v) => v.name.startsWith("lab-general-"))) {
+      expect(vm.inputs).to.deep.include({ startup: { order: 2 }, protection: false });
+      expect(vm.inputs.tags).to.deep.equal(["lab", "talos", "worker"]);
+      expect(vm.options.protect).to.equal(false);
+    }
+  });
+
+  it("gives workers labels, taints and the Longhorn mount, and no VIP", async () => {
+    const run = succeeded(
+      await runPool({
+        labels: { "node.kubernetes.io/pool": "general" },
+        taints: { dedicated: "storage:NoSchedule" },
+        longhorn: true,
+      }),
+    );
+    const docs = patchDocuments(one(run, TYPES.configApply, "lab-general-w-1-config").inputs.configPatches);
+    expect(docs).to.deep.include({ machine: { nodeLabels: { "node.kubernetes.io/pool": "general" } } });
+    expect(docs).to.deep.include({ machine: { nodeTaints: { dedicated: "storage:NoSchedule" } } });
+    expect(JSON.stringify(docs)).to.include("/var/lib/longhorn");
+    expect(docs.filter((d) => d.kind === "Layer2VIPConfig")).to.be.empty;
+    expect(docs).to.deep.include({
+      cluster: { network: { cni: { name: "none" } }, proxy: { disabled: true } },
+    });
+  });
+
+  const refusals: [string, Partial<Args>, RegExp][] = [
+    ["no nodes", { nodes: [] }, /args\.nodes: is empty/],
+    ["a bad label key", { labels: { "bad key": "x" } }, /args\.labels\.bad key: .*not a label key/],
+    ["a bad label value", { labels: { tier: "-gold" } }, /args\.labels\.tier: .*not a label value/],
+    [
+      "a taint without effect",
+      { taints: { dedicated: "storage" } },
+      /args\.taints\.dedicated: .*"value:Effect"/,
+    ],
+    [
+      "an unknown taint effect",
+      { taints: { dedicated: "storage:Never" } },
+      /args\.taints\.dedicated: .*NoSchedule, PreferNoSchedule, NoExecute/,
+    ],
+    [
+      "two VMs with one id",
+      { nodes: [POOL.nodes[0], { ...POOL.nodes[1], vmId: 2021 }] },
+      /args\.nodes\[1\]\.vmId: 2021 is already the VM id/,
+    ],
+    ["a worker with 1 GiB", { memoryMiB: 1024 }, /args\.memoryMiB: .*at least 2048/],
+  ];
+  for (const [what, args, message] of refusals) {
+    it(`refuses ${what} before creating anything of its own`, async () => {
+      const run = await runPool(args);
+      expect(run.error).to.be.instanceOf(ValidationError);
+      expect((run.error as Error).message).to.match(message);
+      expect(run.resources.filter((r) => r.type === TYPES.workerPool)).to.be.empty;
+    });
+  }
+});

@@ -95,6 +95,43 @@ export class ConfigReader {
     return strings.every((s): s is string => s !== undefined) ? strings : undefined;
   }
 
+  /** A mapping of strings to strings (labels, taints). */
+  optionalStringMap(obj: ConfigObject, key: string, path: string): Record<string, string> | undefined {
+    const value = obj[key];
+    if (value === undefined) {
+      return undefined;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.report(`${path}.${key}`, `must be a mapping of strings (got ${describe(value)}).`);
+      return undefined;
+    }
+    const map: Record<string, string> = {};
+    let complete = true;
+    for (const [k, v] of Object.entries(value as ConfigObject)) {
+      const text = this.asString(v, `${path}.${key}.${k}`);
+      if (text === undefined) {
+        complete = false;
+      } else {
+        map[k] = text;
+      }
+    }
+    return complete ? map : undefined;
+  }
+
+  /** A list of mappings (machine-config patches written as YAML in the stack file). */
+  optionalMappingList(obj: ConfigObject, key: string, path: string): ConfigObject[] | undefined {
+    const value = obj[key];
+    if (value === undefined) {
+      return undefined;
+    }
+    const items = Array.isArray(value) ? (value as unknown[]) : undefined;
+    if (!items || !items.every((item) => typeof item === "object" && item !== null && !Array.isArray(item))) {
+      this.report(`${path}.${key}`, `must be a list of mappings (got ${describe(value)}).`);
+      return undefined;
+    }
+    return items as ConfigObject[];
+  }
+
   private asString(value: unknown, path: string): string | undefined {
     if (typeof value === "string") {
       return value;

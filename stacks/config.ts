@@ -3,6 +3,7 @@
  * `Pulumi.<stack>.yaml`, validated as a whole before any resource exists, and mapped to typed specs.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { stringify } from "yaml";
 import {
   Cidr,
   cidrToString,
@@ -21,7 +22,14 @@ import {
   DEFAULT_CPU_TYPE,
   NodeRole,
 } from "../components/internal/node-rules";
-import { checkExtensions, DEFAULT_EXTENSIONS } from "../components/internal/schematic";
+import { checkNodeLabels, checkNodeTaints } from "../components/internal/kubernetes-names";
+import { Cni } from "../components/internal/machine-config";
+import {
+  checkExtensions,
+  DEFAULT_EXTENSIONS,
+  ISCSI_TOOLS,
+  UTIL_LINUX_TOOLS,
+} from "../components/internal/schematic";
 import {
   checkDnsLabel,
   checkStorageId,
@@ -29,10 +37,15 @@ import {
   show,
   throwIfProblems,
 } from "../components/internal/validation";
-import { checkKubernetesVersion, checkTalosVersion } from "../components/internal/versions";
+import {
+  checkKubernetesSupported,
+  checkKubernetesVersion,
+  checkTalosVersion,
+} from "../components/internal/versions";
 import { ConfigObject, ConfigReader } from "./config-reader";
 
 export const PROJECT_NAMESPACE = "talos-proxmox";
+const LONGHORN_EXTENSIONS = [ISCSI_TOOLS, UTIL_LINUX_TOOLS];
 
 export interface NodeSpec {
   /** Hostname, VM name and Kubernetes node name. */
@@ -52,10 +65,15 @@ export interface NodePoolSpec {
   /** Proxmox storage for the VM disks. */
   datastore: string;
   nodes: NodeSpec[];
+  /** Extra machine-config patches (strategic merge), rendered to YAML. */
+  configPatches: string[];
 }
 
 export interface WorkerPoolSpec extends NodePoolSpec {
   name: string;
+  labels: Record<string, string>;
+  /** Talos form: `key: "value:Effect"`. */
+  taints: Record<string, string>;
 }
 
 export interface NetworkSpec {
@@ -77,8 +95,12 @@ export interface ClusterSpec {
   network: NetworkSpec;
   vip: { ip: string; provider: VipProvider };
   image: { extensions: string[]; datastore: string; sharedDatastore: boolean };
+  /** `cilium`: Talos runs no CNI and no kube-proxy, Cilium replaces both. `flannel`: Talos's defaults. */
+  cni: Cni;
   controlPlane: NodePoolSpec;
   workerPools: WorkerPoolSpec[];
+  /** Prepare the workers for Longhorn (kubelet mount; the image must carry iscsi and util-linux tools). */
+  longhorn: { enabled: boolean };
   /** Guard secrets and control-plane VMs against deletion. */
   protect: boolean;
 }
@@ -102,15 +124,21 @@ const CLUSTER_KEYS = [
   "network",
   "vip",
   "image",
+  "cni",
   "controlPlane",
   "workerPools",
+  "longhorn",
   "protect",
 ] as const;
+const CNIS: readonly Cni[] = ["cilium", "flannel"];
 const NETWORK_KEYS = ["cidr", "gateway", "nameservers", "bridge", "vlan"];
 const VIP_KEYS = ["ip", "provider"];
 const VIP_PROVIDERS: readonly VipProvider[] = ["talos", "kube-vip"];
 const IMAGE_KEYS = ["extensions", "datastore", "sharedDatastore"];
-const POOL_KEYS = ["cores", "memoryMiB", "diskGiB", "cpuType", "datastore", "nodes"];
+const POOL_KEYS = ["cores", "memoryMiB", "diskGiB", "cpuType", "datastore", "nodes", "configPatches"];
+const WORKER_POOL_KEYS = ["name", ...POOL_KEYS, "labels", "taints"];
+/** Stacks with these names are production: they need a control plane that survives a node failure. */
+const PRODUCTION_STACKS = ["prod", "production"];
 const NODE_KEYS = ["name", "pveNode", "ip", "vmId"];
 
 /** Reads and validates the whole stack config; throws a ValidationError listing every problem. */
@@ -137,7 +165,7 @@ export function readStackConfig(): StackSpec {
       "is not set. Copy the talos-proxmox:cluster block of Pulumi.homelab.yaml into your stack file.",
     );
   }
-  const cluster = rawCluster === undefined ? undefined : parseCluster(rawCluster, reader);
+  const cluster = rawCluster === undefined ? undefined : parseCluster(rawCluster, pulumi.getStack(), reader);
   throwIfProblems(`Invalid configuration of stack "${pulumi.getStack()}"`, reader.problems);
   if (!cluster) {
     throw new Error("unreachable: the cluster config parsed without problems but yielded nothing");
@@ -163,7 +191,7 @@ function checkEndpoint(endpoint: string | undefined): Problem[] {
   return [];
 }
 
-function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefined {
+function parseCluster(raw: unknown, stack: string, reader: ConfigReader): ClusterSpec | undefined {
   const path = "cluster";
   const obj = reader.object(raw, path, CLUSTER_KEYS);
   if (!obj) {
@@ -180,9 +208,21 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
   }
   const kubernetesVersion = reader.string(obj, "kubernetesVersion", path);
   if (kubernetesVersion !== undefined) {
-    reader.problems.push(...checkKubernetesVersion(kubernetesVersion, `${path}.kubernetesVersion`));
+    const format = checkKubernetesVersion(kubernetesVersion, `${path}.kubernetesVersion`);
+    const versionsWellFormed =
+      format.length === 0 && talosVersion !== undefined && checkTalosVersion(talosVersion, "").length === 0;
+    reader.problems.push(
+      ...format,
+      ...(versionsWellFormed
+        ? checkKubernetesSupported(talosVersion, kubernetesVersion, `${path}.kubernetesVersion`)
+        : []),
+    );
   }
   const protect = reader.optionalBoolean(obj, "protect", path) ?? false;
+  const cni = reader.optionalString(obj, "cni", path) ?? "cilium";
+  if (!CNIS.includes(cni as Cni)) {
+    reader.report(`${path}.cni`, `${show(cni)} is not supported. Use "cilium" (default) or "flannel".`);
+  }
 
   const parsedNetwork = parseNetwork(obj.network, `${path}.network`, reader);
   const vip = parseVip(obj.vip, `${path}.vip`, reader, parsedNetwork?.block, parsedNetwork?.spec.gateway);
@@ -191,12 +231,21 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
   const controlPlane =
     controlPlaneObj && parsePool(controlPlaneObj, `${path}.controlPlane`, "controlplane", reader);
   const workerPools = parseWorkerPools(obj, path, reader);
+  const longhorn = parseLonghorn(obj.longhorn, `${path}.longhorn`, reader, image?.extensions);
 
   if (controlPlane && controlPlane.nodes.length % 2 === 0) {
     reader.report(
       `${path}.controlPlane.nodes`,
       `has ${controlPlane.nodes.length} nodes; etcd needs an odd number to keep quorum (1, 3 or 5). ` +
         `Add or remove one control-plane node.`,
+    );
+  }
+  const production = PRODUCTION_STACKS.includes(stack) || protect;
+  if (controlPlane && production && controlPlane.nodes.length < 3) {
+    reader.report(
+      `${path}.controlPlane.nodes`,
+      `has ${controlPlane.nodes.length} node(s); a production cluster (stack "${stack}"${protect ? ", protect: true" : ""}) ` +
+        `needs at least 3 control-plane nodes, so etcd keeps quorum when one fails. Add nodes, ideally on different Proxmox nodes.`,
     );
   }
   if (controlPlane && workerPools) {
@@ -218,7 +267,8 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
     !vip ||
     !image ||
     !controlPlane ||
-    !workerPools
+    !workerPools ||
+    !longhorn
   ) {
     return undefined;
   }
@@ -229,8 +279,10 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
     network: parsedNetwork.spec,
     vip,
     image,
+    cni: cni as Cni,
     controlPlane,
     workerPools,
+    longhorn,
     protect,
   };
 }
@@ -345,6 +397,27 @@ function parseImage(raw: unknown, path: string, reader: ConfigReader): ClusterSp
   return { extensions, datastore, sharedDatastore };
 }
 
+function parseLonghorn(
+  raw: unknown,
+  path: string,
+  reader: ConfigReader,
+  extensions: string[] | undefined,
+): ClusterSpec["longhorn"] | undefined {
+  const obj = reader.object(raw ?? {}, path, ["enabled"]);
+  if (!obj) {
+    return undefined;
+  }
+  const enabled = reader.optionalBoolean(obj, "enabled", path) ?? false;
+  const missing = LONGHORN_EXTENSIONS.filter((e) => !(extensions ?? LONGHORN_EXTENSIONS).includes(e));
+  if (enabled && missing.length > 0) {
+    reader.report(
+      `${path}.enabled`,
+      `Longhorn needs ${missing.join(" and ")} in the image. Add ${missing.length === 1 ? "it" : "them"} to cluster.image.extensions.`,
+    );
+  }
+  return { enabled };
+}
+
 function parseWorkerPools(
   cluster: ConfigObject,
   path: string,
@@ -359,7 +432,7 @@ function parseWorkerPools(
   const names = new Map<string, string>();
   raw.forEach((rawPool, i) => {
     const poolPath = `${path}.workerPools[${i}]`;
-    const obj = reader.object(rawPool, poolPath, ["name", ...POOL_KEYS]);
+    const obj = reader.object(rawPool, poolPath, WORKER_POOL_KEYS);
     if (!obj) {
       return;
     }
@@ -373,8 +446,14 @@ function parseWorkerPools(
       names.set(name, poolPath);
     }
     const pool = parsePool(obj, poolPath, "worker", reader);
+    const labels = reader.optionalStringMap(obj, "labels", poolPath) ?? {};
+    const taints = reader.optionalStringMap(obj, "taints", poolPath) ?? {};
+    reader.problems.push(
+      ...checkNodeLabels(labels, `${poolPath}.labels`),
+      ...checkNodeTaints(taints, `${poolPath}.taints`),
+    );
     if (pool && name !== undefined) {
-      pools.push({ name, ...pool });
+      pools.push({ name, ...pool, labels, taints });
     }
   });
   return pools.length === raw.length ? pools : undefined;
@@ -404,6 +483,9 @@ function parsePool(
       ),
     );
   }
+  const configPatches = (reader.optionalMappingList(obj, "configPatches", path) ?? []).map((patch) =>
+    stringify(patch, { version: "1.1" }),
+  );
   const rawNodes = reader.list(obj, "nodes", path, "nodes");
   const nodes = rawNodes?.map((rawNode, i) => parseNode(rawNode, `${path}.nodes[${i}]`, reader));
   if (
@@ -415,7 +497,7 @@ function parsePool(
   ) {
     return undefined;
   }
-  return { cores, memoryMiB, diskGiB, cpuType, datastore, nodes: nodes as NodeSpec[] };
+  return { cores, memoryMiB, diskGiB, cpuType, datastore, nodes: nodes as NodeSpec[], configPatches };
 }
 
 function parseNode(raw: unknown, path: string, reader: ConfigReader): NodeSpec | undefined {

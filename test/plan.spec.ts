@@ -41,8 +41,10 @@ describe("offline plan (npm run plan)", function () {
     const out = join(work, "homelab");
     const result = plan("--stack", "homelab", "--out", out);
     expect(result.status, result.stderr).to.equal(0);
-    expect(result.stdout).to.match(/talos-proxmox:index:TalosVm {2}homelab-cp-1/);
-    expect(result.stdout).to.match(/6 resources, 4 components, 1 provider call\./);
+    expect(result.stdout).to.match(
+      /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:TalosVm {2}homelab-cp-1/,
+    );
+    expect(result.stdout).to.match(/12 resources, 6 components, 5 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,
@@ -60,7 +62,14 @@ describe("offline plan (npm run plan)", function () {
     expect(readFileSync(join(out, "topology.mmd"), "utf8")).to.match(
       /^flowchart TB\n {2}subgraph pve0\["Proxmox node pve"\]/,
     );
-    expect(existsSync(join(out, "machine-config"))).to.equal(true);
+    expect(readdirSync(join(out, "machine-config")).sort()).to.deep.equal([
+      "cp-1.yaml",
+      "w-1.yaml",
+      "w-2.yaml",
+    ]);
+    expect(readFileSync(join(out, "machine-config", "cp-1.yaml"), "utf8")).to.match(
+      /^# cp-1 \(controlplane, 192\.168\.10\.11\)/,
+    );
   });
 
   it("writes byte-identical files on every run of a stack", () => {

@@ -17,6 +17,8 @@ interface Row {
   path: string;
   message: RegExp;
   extraConfig?: Record<string, string | undefined>;
+  /** The example stack the row starts from. @default "homelab" */
+  stack?: "homelab" | "prod";
 }
 
 const rows: Row[] = [
@@ -106,7 +108,7 @@ const rows: Row[] = [
   },
   {
     what: "an even number of control planes",
-    edit: (c) => c.controlPlane.nodes.push({ name: "homelab-cp-2", pveNode: "pve", ip: "192.168.10.12" }),
+    edit: (c) => c.controlPlane.nodes.push({ name: "cp-2", pveNode: "pve", ip: "192.168.10.12" }),
     path: "cluster.controlPlane.nodes",
     message: /has 2 nodes; etcd needs an odd number/,
   },
@@ -136,7 +138,7 @@ const rows: Row[] = [
   },
   {
     what: "a malformed node IP",
-    edit: (c) => c.workerPools[0].nodes.push({ name: "homelab-w-3", pveNode: "pve", ip: "192.168.10.300" }),
+    edit: (c) => c.workerPools[0].nodes.push({ name: "w-3", pveNode: "pve", ip: "192.168.10.300" }),
     path: "cluster.workerPools[0].nodes[2].ip",
     message: /"192.168.10.300" is not an IPv4 address/,
   },
@@ -172,7 +174,7 @@ const rows: Row[] = [
   },
   {
     what: "two nodes with one name",
-    edit: (c) => (c.workerPools[0].nodes[0].name = "homelab-cp-1"),
+    edit: (c) => (c.workerPools[0].nodes[0].name = "cp-1"),
     path: "cluster.workerPools[0].nodes[0].name",
     message: /already used by cluster.controlPlane.nodes\[0\].name/,
   },
@@ -261,6 +263,67 @@ const rows: Row[] = [
     message: /must use https/,
   },
   {
+    what: "prod with one control plane",
+    stack: "prod",
+    edit: (c) => c.controlPlane.nodes.splice(1, 2),
+    path: "cluster.controlPlane.nodes",
+    message: /a production cluster \(stack "prod", protect: true\) needs at least 3 control-plane nodes/,
+  },
+  {
+    what: "a protected cluster with one control plane",
+    edit: (c) => (c.protect = true),
+    path: "cluster.controlPlane.nodes",
+    message: /needs at least 3 control-plane nodes/,
+  },
+  {
+    what: "a Kubernetes version the Talos minor does not support",
+    edit: (c) => (c.kubernetesVersion = "1.37.0"),
+    path: "cluster.kubernetesVersion",
+    message: /Kubernetes 1.37.0 is not supported by Talos v1.13, which runs 1.31 to 1.36/,
+  },
+  {
+    what: "a Talos minor without support data",
+    edit: (c) => (c.talosVersion = "v1.9.5"),
+    path: "cluster.kubernetesVersion",
+    message: /no support data for Talos v1.9/,
+  },
+  {
+    what: "an unknown CNI",
+    edit: (c) => (c.cni = "calico"),
+    path: "cluster.cni",
+    message: /Use "cilium" \(default\) or "flannel"/,
+  },
+  {
+    what: "Longhorn without its extensions",
+    edit: (c) => (c.image.extensions = ["siderolabs/qemu-guest-agent"]),
+    path: "cluster.longhorn.enabled",
+    message: /Longhorn needs siderolabs\/iscsi-tools and siderolabs\/util-linux-tools in the image/,
+  },
+  {
+    what: "a bad label key",
+    edit: (c) => (c.workerPools[0].labels = { "a/b/c": "x" }),
+    path: "cluster.workerPools[0].labels.a/b/c",
+    message: /not a label key/,
+  },
+  {
+    what: "a label that is no string",
+    edit: (c) => (c.workerPools[0].labels = { tier: 1 }),
+    path: "cluster.workerPools[0].labels.tier",
+    message: /must be a string/,
+  },
+  {
+    what: "a bad taint",
+    edit: (c) => (c.workerPools[0].taints = { dedicated: "db" }),
+    path: "cluster.workerPools[0].taints.dedicated",
+    message: /"value:Effect"/,
+  },
+  {
+    what: "a config patch that is no mapping",
+    edit: (c) => (c.controlPlane.configPatches = ["machine: {}"]),
+    path: "cluster.controlPlane.configPatches",
+    message: /must be a list of mappings/,
+  },
+  {
     what: "an unknown project key",
     edit: () => undefined,
     extraConfig: { "talos-proxmox:clustr": "{}" },
@@ -272,9 +335,9 @@ const rows: Row[] = [
 describe("stack configuration: bad input is refused with its path", () => {
   for (const row of rows) {
     it(`refuses ${row.what} (${row.path})`, async () => {
-      const cluster = exampleCluster("homelab");
+      const cluster = exampleCluster(row.stack ?? "homelab");
       row.edit(cluster);
-      const run = await runStack("homelab", cluster, row.extraConfig);
+      const run = await runStack(row.stack ?? "homelab", cluster, row.extraConfig);
       expect(run.error, "the program must fail").to.be.instanceOf(ValidationError);
       const problems = (run.error as ValidationError).problems;
       const problem = problems.find((p) => p.path === row.path);

@@ -3,15 +3,19 @@
  */
 import { expect } from "chai";
 import { parseAllDocuments } from "yaml";
-import { NodePatchInput, nodePatches, renderPatch } from "../components/internal/machine-config";
+import {
+  installPatch,
+  kubeVipKubeconfigPatch,
+  NodePatchInput,
+  nodePatches,
+  renderPatch,
+} from "../components/internal/machine-config";
 
 const INSTALLER = "factory.talos.dev/nocloud-installer/abc:v1.13.9";
 
 const CONTROL_PLANE: NodePatchInput = {
   role: "controlplane",
   hostname: "cp-1",
-  installDisk: "/dev/sda",
-  installerImage: INSTALLER,
   cni: "cilium",
   talosVip: "192.168.10.50",
   apiServerCertSans: ["192.168.10.50"],
@@ -20,16 +24,16 @@ const CONTROL_PLANE: NodePatchInput = {
 const WORKER: NodePatchInput = {
   role: "worker",
   hostname: "w-1",
-  installDisk: "/dev/sda",
-  installerImage: INSTALLER,
   cni: "cilium",
 };
 
+function parsed(patch: Parameters<typeof renderPatch>[0]): Record<string, unknown>[] {
+  return parseAllDocuments(renderPatch(patch)).map((doc) => doc.toJS() as Record<string, unknown>);
+}
+
 /** Every document of every patch, as parsed YAML, in order. */
 function documents(input: NodePatchInput): Record<string, unknown>[] {
-  return nodePatches(input).flatMap((patch) =>
-    parseAllDocuments(renderPatch(patch)).map((doc) => doc.toJS() as Record<string, unknown>),
-  );
+  return nodePatches(input).flatMap(parsed);
 }
 
 function typed(docs: Record<string, unknown>[], kind: string): Record<string, unknown>[] {
@@ -42,12 +46,10 @@ function partials(docs: Record<string, unknown>[]): Record<string, unknown>[] {
 }
 
 describe("machine-config patches", () => {
-  it("installs to the VM's disk from the factory installer, on every role", () => {
-    for (const input of [CONTROL_PLANE, WORKER]) {
-      expect(partials(documents(input))).to.deep.include({
-        machine: { install: { disk: "/dev/sda", image: INSTALLER } },
-      });
-    }
+  it("installs to the VM's disk from the factory installer", () => {
+    expect(parsed(installPatch("/dev/sda", INSTALLER))).to.deep.equal([
+      { machine: { install: { disk: "/dev/sda", image: INSTALLER } } },
+    ]);
   });
 
   it("sets the hostname with the v1.13 HostnameConfig document, auto hostname off", () => {
@@ -138,11 +140,90 @@ describe("machine-config patches", () => {
 
   it("names each patch in a YAML comment", () => {
     const rendered = nodePatches(CONTROL_PLANE).map(renderPatch);
-    expect(rendered[0]).to.match(/^# install: /);
+    expect(rendered[0]).to.match(/^# hostname: /);
     expect(rendered.every((text) => text.startsWith("# "))).to.equal(true);
   });
 
   it("keeps YAML 1.1 keywords strings for every parser", () => {
-    expect(renderPatch(nodePatches(CONTROL_PLANE)[1])).to.include('auto: "off"');
+    expect(renderPatch(nodePatches(CONTROL_PLANE)[0])).to.include('auto: "off"');
+  });
+
+  it("turns Talos's kube-dns forwarding off only when asked", () => {
+    const hostDns = { machine: { features: { hostDNS: { enabled: true, forwardKubeDNSToHost: false } } } };
+    expect(partials(documents({ ...WORKER, forwardKubeDnsToHost: false }))).to.deep.include(hostDns);
+    expect(JSON.stringify(documents(WORKER))).to.not.include("hostDNS");
+  });
+
+  describe("kube-vip holding the API VIP", () => {
+    const kubeVip = { version: "v1.2.3", vip: "192.168.10.50", iface: "ens18" };
+    const docs = documents({ ...CONTROL_PLANE, talosVip: undefined, kubeVip });
+    interface StaticPod {
+      apiVersion: string;
+      kind: string;
+      metadata: Record<string, unknown>;
+      spec: {
+        hostNetwork: boolean;
+        containers: { image: string; args: string[]; env: { name: string; value?: string }[] }[];
+        volumes: { hostPath: { path: string } }[];
+      };
+    }
+    const patch = partials(docs).find((d) => (d.machine as Record<string, unknown> | undefined)?.pods) as {
+      machine: { pods: StaticPod[] };
+      cluster: { inlineManifests: { name: string; contents: string }[] };
+    };
+
+    it("runs kube-vip as a static pod in control-plane mode, not the Talos VIP", () => {
+      expect(typed(docs, "Layer2VIPConfig")).to.be.empty;
+      const pod = patch.machine.pods[0];
+      expect(pod).to.deep.include({ apiVersion: "v1", kind: "Pod" });
+      expect(pod.metadata).to.deep.include({ name: "kube-vip", namespace: "kube-system" });
+      const container = pod.spec.containers[0];
+      expect(container.image).to.equal("ghcr.io/kube-vip/kube-vip:v1.2.3");
+      expect(container.args).to.deep.equal(["manager"]);
+      const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? "fieldRef"]));
+      expect(env).to.include({
+        vip_arp: "true",
+        cp_enable: "true",
+        address: "192.168.10.50",
+        vip_interface: "ens18",
+        vip_leaderelection: "true",
+        vip_leasename: "plndr-cp-lock",
+        vip_nodename: "fieldRef",
+      });
+      expect(env).to.not.have.property("svc_enable");
+      expect(pod.spec.hostNetwork).to.equal(true);
+      expect(pod.spec.volumes[0].hostPath.path).to.equal("/var/lib/kube-vip/kubeconfig");
+    });
+
+    it("lets only the bootstrap-token group run the control-plane lease", () => {
+      const [role, binding] = parseAllDocuments(patch.cluster.inlineManifests[0].contents).map(
+        (d) => d.toJS() as { kind: string; rules: Record<string, unknown>[]; subjects: unknown[] },
+      );
+      expect(role.kind).to.equal("Role");
+      expect(role.rules[1]).to.deep.include({
+        resourceNames: ["plndr-cp-lock"],
+        verbs: ["get", "watch", "update"],
+      });
+      expect(binding.subjects).to.deep.equal([
+        { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:bootstrappers" },
+      ]);
+    });
+
+    it("writes the static pod's kubeconfig for KubePrism with the bootstrap token", () => {
+      const [doc] = parsed(kubeVipKubeconfigPatch("Q0E=", "abcdef.0123456789abcdef")) as {
+        machine: { files: { path: string; permissions: number; op: string; content: string }[] };
+      }[];
+      const file = doc.machine.files[0];
+      expect(file).to.include({ path: "/var/lib/kube-vip/kubeconfig", permissions: 0o600, op: "create" });
+      const kubeconfig = parseAllDocuments(file.content)[0].toJS() as {
+        clusters: { cluster: Record<string, string> }[];
+        users: { user: Record<string, string> }[];
+      };
+      expect(kubeconfig.clusters[0].cluster).to.deep.equal({
+        server: "https://localhost:7445",
+        "certificate-authority-data": "Q0E=",
+      });
+      expect(kubeconfig.users[0].user).to.deep.equal({ token: "abcdef.0123456789abcdef" });
+    });
   });
 });

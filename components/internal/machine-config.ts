@@ -5,6 +5,13 @@
  * plan's machine-config/<node>.yaml reads like a review of what each node gets.
  */
 import { stringify } from "yaml";
+import {
+  KUBE_VIP_KUBECONFIG_PATH,
+  kubeVipControlPlaneRbac,
+  kubeVipKubeconfig,
+  kubeVipStaticPod,
+} from "./kube-vip-manifests";
+import { KUBEPRISM_PORT } from "./kubeprism";
 import { NodeRole } from "./node-rules";
 
 export type PatchDocument = Record<string, unknown>;
@@ -23,21 +30,22 @@ export type Cni = "cilium" | "flannel";
 export const NODE_LINK_ALIAS = "net0";
 const NODE_LINK_SELECTOR = 'link.driver == "virtio_net"';
 
-/** KubePrism: the in-node API load balancer Cilium talks to (localhost:7445). */
-export const KUBEPRISM_PORT = 7445;
-
 export const LONGHORN_MOUNT = "/var/lib/longhorn";
 
 export interface NodePatchInput {
   role: NodeRole;
   hostname: string;
-  /** Device Talos installs to, e.g. /dev/sda. */
-  installDisk: string;
-  /** The factory installer image, with the schematic, so installs keep the booted extensions. */
-  installerImage: string;
   cni: Cni;
   /** The Talos-native API VIP (control-plane nodes only), if Talos holds it. */
   talosVip?: string;
+  /** kube-vip holds the API VIP instead: a static pod on every control plane. */
+  kubeVip?: { version: string; vip: string; iface: string };
+  /**
+   * Talos forwards kube-dns queries to its host DNS (its default). Off when Cilium masquerades in
+   * eBPF, which breaks CoreDNS otherwise.
+   * @default true
+   */
+  forwardKubeDnsToHost?: boolean;
   /** Extra SANs of the API server certificate (control-plane nodes only). */
   apiServerCertSans?: string[];
   /** Bind-mount /var/lib/longhorn into the kubelet with rshared propagation. */
@@ -47,13 +55,17 @@ export interface NodePatchInput {
   nodeTaints?: Record<string, string>;
 }
 
-/** Every patch a node gets from this library, in a stable order. */
+/** Where Talos installs, from which image: the factory installer keeps the booted extensions. */
+export function installPatch(installDisk: string, installerImage: string): Patch {
+  return {
+    purpose: "install: the disk and the factory installer image (with the image's extensions)",
+    documents: [{ machine: { install: { disk: installDisk, image: installerImage } } }],
+  };
+}
+
+/** Every patch a node gets from this library besides the install patch, in a stable order. */
 export function nodePatches(input: NodePatchInput): Patch[] {
   const patches: Patch[] = [
-    {
-      purpose: "install: the disk and the factory installer image (with the image's extensions)",
-      documents: [{ machine: { install: { disk: input.installDisk, image: input.installerImage } } }],
-    },
     {
       purpose: "hostname: static, overriding the generated one",
       documents: [{ apiVersion: "v1alpha1", kind: "HostnameConfig", hostname: input.hostname, auto: "off" }],
@@ -89,6 +101,25 @@ export function nodePatches(input: NodePatchInput): Patch[] {
       ],
     });
   }
+  if (input.role === "controlplane" && input.kubeVip) {
+    patches.push({
+      purpose: "kube-vip: a static pod holds the API VIP (leader-elected), with a Role for its lease",
+      documents: [
+        {
+          machine: { pods: [kubeVipStaticPod(input.kubeVip)] },
+          cluster: {
+            inlineManifests: [{ name: "kube-vip-control-plane-rbac", contents: kubeVipControlPlaneRbac() }],
+          },
+        },
+      ],
+    });
+  }
+  if (input.forwardKubeDnsToHost === false) {
+    patches.push({
+      purpose: "host dns: no kube-dns forwarding (Cilium masquerades in eBPF)",
+      documents: [{ machine: { features: { hostDNS: { enabled: true, forwardKubeDNSToHost: false } } } }],
+    });
+  }
   if (input.longhorn) {
     patches.push({
       purpose: "longhorn: its data directory shared with the kubelet (bind, rshared)",
@@ -117,6 +148,27 @@ export function nodePatches(input: NodePatchInput): Patch[] {
     patches.push({ purpose: "taints", documents: [{ machine: { nodeTaints: input.nodeTaints } }] });
   }
   return patches;
+}
+
+/** The kube-vip static pod's kubeconfig, written to the node. Holds the bootstrap token: render it secret. */
+export function kubeVipKubeconfigPatch(caCertificateBase64: string, bootstrapToken: string): Patch {
+  return {
+    purpose: "kube-vip: the static pod's kubeconfig (KubePrism, cluster CA, bootstrap token)",
+    documents: [
+      {
+        machine: {
+          files: [
+            {
+              path: KUBE_VIP_KUBECONFIG_PATH,
+              permissions: 0o600,
+              op: "create",
+              content: kubeVipKubeconfig(caCertificateBase64, bootstrapToken),
+            },
+          ],
+        },
+      },
+    ],
+  };
 }
 
 /**

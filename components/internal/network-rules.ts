@@ -4,21 +4,39 @@
 import { isIP } from "node:net";
 import { checkInteger, Problem, show } from "./validation";
 
-const LINUX_BRIDGE = /^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/;
+const LINUX_INTERFACE = /^[a-zA-Z][a-zA-Z0-9_.-]{0,14}$/;
 
-/** A Proxmox bridge or SDN VNet: a Linux interface name (at most 15 characters). */
-export function checkBridge(bridge: string, path: string): Problem[] {
-  if (LINUX_BRIDGE.test(bridge)) {
+/** A Linux interface name: a letter, then at most 14 letters, digits, '-', '_' or '.'. */
+function checkInterfaceName(name: string, path: string, what: string, fix: string): Problem[] {
+  if (LINUX_INTERFACE.test(name)) {
     return [];
   }
   return [
     {
       path,
-      message:
-        `${show(bridge)} is not a Proxmox bridge name: a letter, then up to 14 letters, digits, ` +
-        `'-', '_' or '.'. Use the bridge shown under the node's Network tab, e.g. "vmbr0".`,
+      message: `${show(name)} is not ${what}: a letter, then up to 14 letters, digits, '-', '_' or '.'. ${fix}`,
     },
   ];
+}
+
+/** A Proxmox bridge or SDN VNet. */
+export function checkBridge(bridge: string, path: string): Problem[] {
+  return checkInterfaceName(
+    bridge,
+    path,
+    "a Proxmox bridge name",
+    `Use the bridge shown under the node's Network tab, e.g. "vmbr0".`,
+  );
+}
+
+/** A node's network interface as Talos names it. */
+export function checkNodeInterface(name: string, path: string): Problem[] {
+  return checkInterfaceName(
+    name,
+    path,
+    "a network interface name",
+    `Proxmox's first virtio NIC is "ens18" under Talos (see talosctl get links).`,
+  );
 }
 
 export function checkVlan(vlan: number, path: string): Problem[] {

@@ -113,3 +113,18 @@ export function checkStorageId(value: string, path: string): Problem[] {
     },
   ];
 }
+
+const IMAGE_TAG = /^v\d+\.\d+\.\d+$/;
+
+/** A released image tag such as v1.2.3 (never `latest`: versions are pinned). */
+export function checkImageTag(tag: string, path: string): Problem[] {
+  if (IMAGE_TAG.test(tag)) {
+    return [];
+  }
+  return [
+    {
+      path,
+      message: `${show(tag)} is not a release tag (vMAJOR.MINOR.PATCH). Pin a release, e.g. "v1.2.3".`,
+    },
+  ];
+}

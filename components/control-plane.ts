@@ -1,13 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import { blockOf, isUsableHost, parseIPv4 } from "./internal/ipv4";
-import { Cni, nodePatches } from "./internal/machine-config";
-import { Problem, show, throwIfProblems } from "./internal/validation";
+import { DEFAULT_KUBE_VIP_INTERFACE, DEFAULT_KUBE_VIP_VERSION } from "./internal/kube-vip-manifests";
+import { Cni, kubeVipKubeconfigPatch, nodePatches, renderPatch } from "./internal/machine-config";
+import { checkNodeInterface } from "./internal/network-rules";
+import { checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
 import {
   checkKubernetesSupported,
   checkKubernetesVersion,
   checkTalosVersion,
   talosMinor,
 } from "./internal/versions";
+import { healthGate } from "./health";
 import { checkNodePool, createPoolNodes, NodePoolArgs, PoolNode } from "./node-pool";
 import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
@@ -25,14 +28,33 @@ export interface ControlPlaneArgs extends NodePoolArgs {
    */
   vip: string;
   /**
+   * Who holds the VIP: `talos` (Talos's native Layer2VIPConfig) or `kube-vip` (a static pod on every
+   * control plane, from the machine config, so it works before the API is reachable through the VIP).
+   * Exactly one of them: never both.
+   * @default "talos"
+   */
+  vipProvider?: VipProvider;
+  /** kube-vip image tag, when it holds the VIP. @default "v1.2.3" */
+  kubeVipVersion?: string;
+  /** Interface kube-vip announces the VIP on. @default "ens18" (Proxmox's first virtio NIC) */
+  kubeVipInterface?: string;
+  /**
    * `cilium`: Talos deploys no CNI and no kube-proxy, and a CiliumCni must follow. `flannel`: Talos's
    * defaults.
    * @default "cilium"
    */
   cni?: Cni;
+  /**
+   * Talos forwards kube-dns queries to its host DNS (Talos's default). Turn off when Cilium masquerades
+   * in eBPF (`bpf.masquerade`), which breaks CoreDNS otherwise. Applies to every node of the cluster.
+   * @default true
+   */
+  forwardKubeDnsToHost?: boolean;
   /** Guards the cluster secrets and the control-plane VMs against deletion. @default false */
   protect?: boolean;
 }
+
+export type VipProvider = "talos" | "kube-vip";
 
 /** What a WorkerPool needs from the cluster it joins. None of it waits for bootstrap. */
 export interface ClusterJoinInfo {
@@ -40,6 +62,7 @@ export interface ClusterJoinInfo {
   readonly talosVersion: string;
   readonly kubernetesVersion: string;
   readonly cni: Cni;
+  readonly forwardKubeDnsToHost: boolean;
   /** `https://<vip>:6443` */
   readonly endpoint: pulumi.Output<string>;
   /** Secret. */
@@ -76,12 +99,17 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly talosVersion: string;
   public readonly kubernetesVersion: string;
   public readonly cni: Cni;
+  public readonly forwardKubeDnsToHost: boolean;
+  /** Who holds the VIP. */
+  public readonly vipProvider: VipProvider;
   /** The nodes, with their VMs and config applies. */
   public readonly nodes: readonly PoolNode[];
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     const cni = args.cni ?? "cilium";
     const protect = args.protect ?? false;
+    const vipProvider = args.vipProvider ?? "talos";
+    const forwardKubeDnsToHost = args.forwardKubeDnsToHost ?? true;
     throwIfProblems(`ControlPlane "${name}"`, validateControlPlaneArgs(args));
     super(ControlPlane.TYPE, name, {}, opts);
     const contract = talosMinor(args.talosVersion);
@@ -115,16 +143,34 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
       clientConfiguration: secrets.clientConfiguration,
       machineConfiguration: config.machineConfiguration,
       protect,
-      patchesFor: (node, vm, installerImage) =>
+      patchesFor: (node) =>
         nodePatches({
           role: "controlplane",
           hostname: node.name,
-          installDisk: vm.installDisk,
-          installerImage,
           cni,
-          talosVip: args.vip,
+          forwardKubeDnsToHost,
           apiServerCertSans: [args.vip],
+          ...(vipProvider === "talos"
+            ? { talosVip: args.vip }
+            : {
+                kubeVip: {
+                  version: args.kubeVipVersion ?? DEFAULT_KUBE_VIP_VERSION,
+                  vip: args.vip,
+                  iface: args.kubeVipInterface ?? DEFAULT_KUBE_VIP_INTERFACE,
+                },
+              }),
         }),
+      // kube-vip's static pod authenticates with the bootstrap token: that patch stays secret.
+      secretPatches:
+        vipProvider === "kube-vip"
+          ? [
+              pulumi.secret(
+                secrets.machineSecrets.apply((ms) =>
+                  renderPatch(kubeVipKubeconfigPatch(ms.certs.k8s.cert, ms.secrets.bootstrapToken)),
+                ),
+              ),
+            ]
+          : [],
     });
     const ips = nodes.map((n) => n.ip);
     const first = nodes[0];
@@ -145,22 +191,16 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
       { parent: this, dependsOn: [bootstrap] },
     );
     // Nodes stay NotReady until the CNI runs, so Kubernetes checks belong after it; here: Talos up on
-    // every control plane, etcd healthy with all members, kubelets running. Previews skip the gate so
-    // that they never reach into the nodes.
-    const healthy = pulumi.runtime.isDryRun()
-      ? kubeconfig.kubeconfigRaw
-      : talos.cluster
-          .getHealthOutput(
-            {
-              clientConfiguration: secrets.clientConfiguration,
-              controlPlaneNodes: ips,
-              endpoints: ips,
-              skipKubernetesChecks: true,
-              timeouts: { read: HEALTH_TIMEOUT },
-            },
-            { parent: this, dependsOn: [bootstrap, ...nodes.map((n) => n.apply)] },
-          )
-          .apply((health) => health.id);
+    // every control plane, etcd healthy with all members, kubelets running.
+    const healthy = healthGate(
+      {
+        clientConfiguration: secrets.clientConfiguration,
+        controlPlaneNodes: ips,
+        kubernetes: false,
+        timeout: HEALTH_TIMEOUT,
+      },
+      { parent: this, dependsOn: [bootstrap, ...nodes.map((n) => n.apply)] },
+    );
 
     this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, healthy]).apply(([raw]) => raw));
     this.talosconfig = talos.client.getConfigurationOutput(
@@ -180,6 +220,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     this.talosVersion = args.talosVersion;
     this.kubernetesVersion = args.kubernetesVersion;
     this.cni = cni;
+    this.forwardKubeDnsToHost = forwardKubeDnsToHost;
+    this.vipProvider = vipProvider;
     this.nodes = nodes;
     this.registerOutputs({
       kubeconfig: this.kubeconfig,
@@ -192,6 +234,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
 
 function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
   const problems: Problem[] = [
+    ...checkVipProvider(args),
     ...checkNodePool("controlplane", args),
     ...checkTalosVersion(args.talosVersion, "args.talosVersion"),
     ...checkKubernetesVersion(args.kubernetesVersion, "args.kubernetesVersion"),
@@ -233,6 +276,29 @@ function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
       path: "args.vip",
       message: `${show(args.vip)} is outside the node network: a layer-2 VIP must share it.`,
     });
+  }
+  return problems;
+}
+
+function checkVipProvider(args: ControlPlaneArgs): Problem[] {
+  const provider = args.vipProvider ?? "talos";
+  if (provider !== "talos" && provider !== "kube-vip") {
+    return [
+      { path: "args.vipProvider", message: `${show(provider)} is not supported. Use "talos" or "kube-vip".` },
+    ];
+  }
+  const problems: Problem[] = [];
+  if (provider === "talos" && (args.kubeVipVersion !== undefined || args.kubeVipInterface !== undefined)) {
+    problems.push({
+      path: "args.vipProvider",
+      message: `is "talos" but kube-vip settings are given: the Talos VIP and kube-vip's control-plane mode exclude each other. Drop them, or set vipProvider to "kube-vip".`,
+    });
+  }
+  if (args.kubeVipVersion !== undefined) {
+    problems.push(...checkImageTag(args.kubeVipVersion, "args.kubeVipVersion"));
+  }
+  if (args.kubeVipInterface !== undefined) {
+    problems.push(...checkNodeInterface(args.kubeVipInterface, "args.kubeVipInterface"));
   }
   return problems;
 }

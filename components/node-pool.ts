@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { parseIPv4 } from "./internal/ipv4";
-import { Patch, renderPatch } from "./internal/machine-config";
+import { installPatch, Patch, renderPatch } from "./internal/machine-config";
 import { NodeRole } from "./internal/node-rules";
 import { Problem, show } from "./internal/validation";
 import * as talos from "./talos";
@@ -85,8 +85,10 @@ export interface PoolNodesInput {
   clientConfiguration: pulumi.Output<ClientConfiguration>;
   /** The role's rendered machine configuration (secret). */
   machineConfiguration: pulumi.Output<string>;
-  /** This library's patches for a node, given the installer image. */
-  patchesFor: (node: PoolNodeArgs, vm: TalosVm, installerImage: string) => Patch[];
+  /** This library's patches for a node, besides the install patch. */
+  patchesFor: (node: PoolNodeArgs) => Patch[];
+  /** Rendered patches that carry credentials: they stay secret, each on its own. */
+  secretPatches?: pulumi.Output<string>[];
   protect: boolean;
 }
 
@@ -124,8 +126,8 @@ export function createPoolNodes(
       },
       { parent },
     );
-    const patches = args.image.installerImage.apply((installer) =>
-      input.patchesFor(node, vm, installer).map(renderPatch),
+    const install = args.image.installerImage.apply((installer) =>
+      renderPatch(installPatch(vm.installDisk, installer)),
     );
     const apply = new talos.machine.ConfigurationApply(
       `${name}-${node.name}-config`,
@@ -133,7 +135,12 @@ export function createPoolNodes(
         node: node.ip,
         clientConfiguration: input.clientConfiguration,
         machineConfigurationInput: input.machineConfiguration,
-        configPatches: patches.apply((own) => [...own, ...userPatches]),
+        configPatches: [
+          install,
+          ...input.patchesFor(node).map(renderPatch),
+          ...(input.secretPatches ?? []),
+          ...userPatches,
+        ],
         timeouts: { create: APPLY_TIMEOUT, update: APPLY_TIMEOUT },
       },
       { parent, dependsOn: [vm] },

@@ -56,13 +56,12 @@ export class WorkerPool extends pulumi.ComponentResource {
       clientConfiguration: cluster.clientConfiguration,
       machineConfiguration: config.machineConfiguration,
       protect: false,
-      patchesFor: (node, vm, installerImage) =>
+      patchesFor: (node) =>
         nodePatches({
           role: "worker",
           hostname: node.name,
-          installDisk: vm.installDisk,
-          installerImage,
           cni: cluster.cni,
+          forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
           longhorn: args.longhorn ?? false,
           nodeLabels: args.labels,
           nodeTaints: args.taints,

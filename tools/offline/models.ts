@@ -96,6 +96,27 @@ const RESOURCE_MODELS: Record<string, ResourceModel> = {
     state: { schematic: inputs.schematic },
   }),
 
+  /** A deployed release; the real one waits for the chart's workloads to be ready. */
+  "kubernetes:helm.sh/v3:Release": (inputs) => {
+    const name = text(inputs.name, "name");
+    const namespace = text(inputs.namespace ?? "default", "namespace");
+    return {
+      id: `${namespace}/${name}`,
+      state: {
+        ...inputs,
+        status: {
+          name,
+          namespace,
+          chart: inputs.chart,
+          version: inputs.version,
+          appVersion: inputs.version,
+          status: "deployed",
+          revision: 1,
+        },
+      },
+    };
+  },
+
   "proxmoxve:download/file:File": (inputs) => ({
     id: `${text(inputs.datastoreId, "datastoreId")}:${text(inputs.contentType, "contentType")}/${text(inputs.fileName, "fileName")}`,
     state: { ...inputs },
@@ -203,7 +224,8 @@ export class OfflineProviders implements pulumi.runtime.Mocks {
     if (args.type.startsWith("pulumi:providers:")) {
       return { id: `${args.name}-offline`, state: { ...(args.inputs as Inputs) } };
     }
-    const model = RESOURCE_MODELS[args.type];
+    const model =
+      RESOURCE_MODELS[args.type] ?? (args.type.startsWith("kubernetes:") ? kubernetesObject : undefined);
     if (!model) {
       throw new Error(
         `the offline plan has no model of resource type ${args.type}; add one in tools/offline/models.ts`,
@@ -296,6 +318,15 @@ function stringList(value: unknown, field: string): string[] {
     throw new Error(`schematic ${field} ${JSON.stringify(value)} is not modelled`);
   }
   return value as string[];
+}
+
+/** Any Kubernetes object: the API server stores what it is given, under its namespace/name. */
+function kubernetesObject(inputs: Inputs): ModelResult {
+  const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
+  const name = text(metadata.name, "metadata.name");
+  const id =
+    metadata.namespace === undefined ? name : `${text(metadata.namespace, "metadata.namespace")}/${name}`;
+  return { id, state: { ...inputs } };
 }
 
 /** A scalar input as text; a model fed anything else fails instead of guessing. */

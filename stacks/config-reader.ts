@@ -95,6 +95,19 @@ export class ConfigReader {
     return strings.every((s): s is string => s !== undefined) ? strings : undefined;
   }
 
+  /** Any mapping (Helm values, ...). */
+  optionalMapping(obj: ConfigObject, key: string, path: string): ConfigObject | undefined {
+    const value = obj[key];
+    if (value === undefined) {
+      return undefined;
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) {
+      this.report(`${path}.${key}`, `must be a mapping (got ${describe(value)}).`);
+      return undefined;
+    }
+    return value as ConfigObject;
+  }
+
   /** A mapping of strings to strings (labels, taints). */
   optionalStringMap(obj: ConfigObject, key: string, path: string): Record<string, string> | undefined {
     const value = obj[key];

@@ -14,7 +14,12 @@ import {
   parseCidr,
   parseIPv4,
 } from "../components/internal/ipv4";
-import { checkBridge, checkNameservers, checkVlan } from "../components/internal/network-rules";
+import {
+  checkBridge,
+  checkNameservers,
+  checkNodeInterface,
+  checkVlan,
+} from "../components/internal/network-rules";
 import {
   checkCpuType,
   checkNodeSize,
@@ -23,6 +28,19 @@ import {
   NodeRole,
 } from "../components/internal/node-rules";
 import { checkNodeLabels, checkNodeTaints } from "../components/internal/kubernetes-names";
+import {
+  checkCiliumValues,
+  checkCiliumVersion,
+  DEFAULT_CILIUM_VERSION,
+  masqueradesWithBpf,
+} from "../components/internal/cilium-values";
+import { VipProvider } from "../components/control-plane";
+import { checkRanges, IpRange } from "../components/internal/ip-ranges";
+import {
+  DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION,
+  DEFAULT_KUBE_VIP_INTERFACE,
+  DEFAULT_KUBE_VIP_VERSION,
+} from "../components/internal/kube-vip-manifests";
 import { Cni } from "../components/internal/machine-config";
 import {
   checkExtensions,
@@ -32,6 +50,7 @@ import {
 } from "../components/internal/schematic";
 import {
   checkDnsLabel,
+  checkImageTag,
   checkStorageId,
   Problem,
   show,
@@ -86,7 +105,25 @@ export interface NetworkSpec {
   vlan?: number;
 }
 
-export type VipProvider = "talos" | "kube-vip";
+export interface CiliumSpec {
+  version: string;
+  hubble: boolean;
+  hostLegacyRouting: boolean;
+  /** Cilium owns Service LoadBalancer IPs: L2 announcements of an LB-IPAM pool of these ranges. */
+  l2Announcements: { enabled: boolean; ranges: string[] };
+  /** Extra Helm values, merged over the Talos values. */
+  values: Record<string, unknown>;
+}
+
+export interface KubeVipSpec {
+  /** kube-vip owns Service LoadBalancer IPs (services mode DaemonSet and cloud provider). */
+  enabled: boolean;
+  version: string;
+  cloudProviderVersion: string;
+  interface: string;
+  /** `global` and/or namespace names to ranges. */
+  serviceRanges: Record<string, string[]>;
+}
 
 export interface ClusterSpec {
   name: string;
@@ -101,6 +138,10 @@ export interface ClusterSpec {
   workerPools: WorkerPoolSpec[];
   /** Prepare the workers for Longhorn (kubelet mount; the image must carry iscsi and util-linux tools). */
   longhorn: { enabled: boolean };
+  cilium: CiliumSpec;
+  kubeVip: KubeVipSpec;
+  /** Talos forwards kube-dns to its host DNS; off when Cilium masquerades in eBPF. */
+  forwardKubeDnsToHost: boolean;
   /** Guard secrets and control-plane VMs against deletion. */
   protect: boolean;
 }
@@ -128,8 +169,12 @@ const CLUSTER_KEYS = [
   "controlPlane",
   "workerPools",
   "longhorn",
+  "cilium",
+  "kubeVip",
   "protect",
 ] as const;
+const CILIUM_KEYS = ["version", "hubble", "hostLegacyRouting", "l2Announcements", "values"];
+const KUBE_VIP_KEYS = ["enabled", "version", "cloudProviderVersion", "interface", "serviceRanges"];
 const CNIS: readonly Cni[] = ["cilium", "flannel"];
 const NETWORK_KEYS = ["cidr", "gateway", "nameservers", "bridge", "vlan"];
 const VIP_KEYS = ["ip", "provider"];
@@ -259,6 +304,21 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
     );
   }
 
+  const nodeIps = [controlPlane, ...(workerPools ?? [])].flatMap(
+    (pool) => pool?.nodes.map((n) => n.ip) ?? [],
+  );
+  const loadBalancing = parseLoadBalancing(obj, path, reader, {
+    cni: cni as Cni,
+    network: parsedNetwork?.block,
+    taken: [
+      ...nodeIps.map((ip) => ({ ip, owner: "a node's address" })),
+      ...(vip ? [{ ip: vip.ip, owner: "the API VIP (cluster.vip.ip)" }] : []),
+      ...(parsedNetwork
+        ? [{ ip: parsedNetwork.spec.gateway, owner: "the gateway (cluster.network.gateway)" }]
+        : []),
+    ],
+  });
+
   if (
     name === undefined ||
     talosVersion === undefined ||
@@ -268,7 +328,8 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
     !image ||
     !controlPlane ||
     !workerPools ||
-    !longhorn
+    !longhorn ||
+    !loadBalancing
   ) {
     return undefined;
   }
@@ -283,8 +344,157 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
     controlPlane,
     workerPools,
     longhorn,
+    ...loadBalancing,
     protect,
   };
+}
+
+/**
+ * Cilium's and kube-vip's settings, and who owns what: one system owns Service LoadBalancer IPs, their
+ * ranges lie in the node network and take no node's, the VIP's or the gateway's address.
+ */
+function parseLoadBalancing(
+  cluster: ConfigObject,
+  path: string,
+  reader: ConfigReader,
+  context: { cni: Cni; network?: Cidr; taken: { ip: string; owner: string }[] },
+): Pick<ClusterSpec, "cilium" | "kubeVip" | "forwardKubeDnsToHost"> | undefined {
+  const ciliumPath = `${path}.cilium`;
+  const kubeVipPath = `${path}.kubeVip`;
+  const ciliumObj = reader.object(cluster.cilium ?? {}, ciliumPath, CILIUM_KEYS);
+  const kubeVipObj = reader.object(cluster.kubeVip ?? {}, kubeVipPath, KUBE_VIP_KEYS);
+  if (!ciliumObj || !kubeVipObj) {
+    return undefined;
+  }
+  if (context.cni !== "cilium" && cluster.cilium !== undefined) {
+    reader.report(
+      ciliumPath,
+      `is set but cluster.cni is ${show(context.cni)}. Remove it, or set cni: cilium.`,
+    );
+  }
+
+  const version = reader.optionalString(ciliumObj, "version", ciliumPath) ?? DEFAULT_CILIUM_VERSION;
+  reader.problems.push(...checkCiliumVersion(version, `${ciliumPath}.version`));
+  const values = reader.optionalMapping(ciliumObj, "values", ciliumPath) ?? {};
+  // bpf.masquerade needs Talos's kube-dns forwarding off: the stack turns it off on every node.
+  const forwardKubeDnsToHost = !(context.cni === "cilium" && masqueradesWithBpf(values));
+  reader.problems.push(...checkCiliumValues(values, forwardKubeDnsToHost, `${ciliumPath}.values`));
+  const l2Path = `${ciliumPath}.l2Announcements`;
+  const l2Obj = reader.object(ciliumObj.l2Announcements ?? {}, l2Path, ["enabled", "ranges"]);
+  const l2Enabled = (l2Obj && reader.optionalBoolean(l2Obj, "enabled", l2Path)) ?? false;
+  const l2Ranges = (l2Obj && reader.optionalStringList(l2Obj, "ranges", l2Path)) ?? [];
+
+  const enabled = reader.optionalBoolean(kubeVipObj, "enabled", kubeVipPath) ?? false;
+  const kubeVip: KubeVipSpec = {
+    enabled,
+    version: reader.optionalString(kubeVipObj, "version", kubeVipPath) ?? DEFAULT_KUBE_VIP_VERSION,
+    cloudProviderVersion:
+      reader.optionalString(kubeVipObj, "cloudProviderVersion", kubeVipPath) ??
+      DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION,
+    interface: reader.optionalString(kubeVipObj, "interface", kubeVipPath) ?? DEFAULT_KUBE_VIP_INTERFACE,
+    serviceRanges: parseServiceRanges(kubeVipObj.serviceRanges, `${kubeVipPath}.serviceRanges`, reader) ?? {},
+  };
+  reader.problems.push(
+    ...checkImageTag(kubeVip.version, `${kubeVipPath}.version`),
+    ...checkImageTag(kubeVip.cloudProviderVersion, `${kubeVipPath}.cloudProviderVersion`),
+    ...checkNodeInterface(kubeVip.interface, `${kubeVipPath}.interface`),
+  );
+
+  // Only one system may own Service LoadBalancer IPs.
+  if (enabled && l2Enabled) {
+    reader.report(
+      `${kubeVipPath}.enabled`,
+      `kube-vip and Cilium L2 announcements would both own Service LoadBalancer IPs. Keep one: ` +
+        `set cluster.kubeVip.enabled or cluster.cilium.l2Announcements.enabled to false.`,
+    );
+  }
+  const rangeCount = Object.values(kubeVip.serviceRanges).flat().length;
+  if (enabled && rangeCount === 0) {
+    reader.report(
+      `${kubeVipPath}.serviceRanges`,
+      `is empty: kube-vip needs addresses to give out. Add e.g. ["192.168.10.200-192.168.10.220"].`,
+    );
+  }
+  if (!enabled && rangeCount > 0) {
+    reader.report(
+      `${kubeVipPath}.serviceRanges`,
+      `is set but kube-vip's services mode is off. Set cluster.kubeVip.enabled: true, or remove the ranges.`,
+    );
+  }
+  if (l2Enabled && l2Ranges.length === 0) {
+    reader.report(
+      `${l2Path}.ranges`,
+      `is empty: Cilium's LB-IPAM pool needs addresses. Add e.g. ["192.168.10.200-192.168.10.220"].`,
+    );
+  }
+  if (!l2Enabled && l2Ranges.length > 0) {
+    reader.report(
+      `${l2Path}.ranges`,
+      `is set but L2 announcements are off. Set enabled: true, or remove the ranges.`,
+    );
+  }
+
+  const taken = context.taken.flatMap(({ ip, owner }) => {
+    const address = parseIPv4(ip);
+    return address === undefined ? [] : [{ address, owner }];
+  });
+  const seen: { range: IpRange; path: string }[] = [];
+  for (const [scope, texts] of Object.entries(kubeVip.serviceRanges)) {
+    const checked = checkRanges(texts, `${kubeVipPath}.serviceRanges.${scope}`, context.network, taken, seen);
+    reader.problems.push(...checked.problems);
+    seen.push(...checked.ranges);
+  }
+  reader.problems.push(...checkRanges(l2Ranges, `${l2Path}.ranges`, context.network, taken, seen).problems);
+
+  return {
+    cilium: {
+      version,
+      hubble: reader.optionalBoolean(ciliumObj, "hubble", ciliumPath) ?? false,
+      hostLegacyRouting: reader.optionalBoolean(ciliumObj, "hostLegacyRouting", ciliumPath) ?? true,
+      l2Announcements: { enabled: l2Enabled, ranges: l2Ranges },
+      values,
+    },
+    kubeVip,
+    forwardKubeDnsToHost,
+  };
+}
+
+/** A list (global) or a mapping of `global`/namespace to lists. */
+function parseServiceRanges(
+  raw: unknown,
+  path: string,
+  reader: ConfigReader,
+): Record<string, string[]> | undefined {
+  if (raw === undefined) {
+    return undefined;
+  }
+  if (Array.isArray(raw)) {
+    const list = reader.optionalStringList(
+      { serviceRanges: raw },
+      "serviceRanges",
+      path.replace(/\.serviceRanges$/, ""),
+    );
+    return list && { global: list };
+  }
+  const obj = reader.optionalMapping(
+    { serviceRanges: raw },
+    "serviceRanges",
+    path.replace(/\.serviceRanges$/, ""),
+  );
+  if (!obj) {
+    return undefined;
+  }
+  const scopes: Record<string, string[]> = {};
+  for (const scope of Object.keys(obj)) {
+    if (scope !== "global") {
+      reader.problems.push(...checkDnsLabel(scope, `${path}.${scope}`, "a namespace"));
+    }
+    const list = reader.optionalStringList(obj, scope, path);
+    if (list) {
+      scopes[scope] = list;
+    }
+  }
+  return scopes;
 }
 
 function parseNetwork(

@@ -4,8 +4,9 @@
  * nothing awaits outputs, so independent nodes are built in parallel.
  */
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ControlPlane, TalosImage, WorkerPool } from "../components";
+import { CiliumCni, ControlPlane, healthGate, KubeVip, TalosImage, WorkerPool } from "../components";
 import { ClusterSpec, NodePoolSpec, readStackConfig } from "./config";
 
 export = () => {
@@ -44,7 +45,12 @@ export = () => {
       talosVersion: cluster.talosVersion,
       kubernetesVersion: cluster.kubernetesVersion,
       vip: cluster.vip.ip,
+      vipProvider: cluster.vip.provider,
+      ...(cluster.vip.provider === "kube-vip"
+        ? { kubeVipVersion: cluster.kubeVip.version, kubeVipInterface: cluster.kubeVip.interface }
+        : {}),
       cni: cluster.cni,
+      forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
       protect: cluster.protect,
     },
     onProxmox,
@@ -66,8 +72,63 @@ export = () => {
       ),
   );
 
-  return {
+  // 5. A Kubernetes provider from the control plane's kubeconfig: whatever uses it waits for bootstrap.
+  //    Its identity is the cluster name, so a renewed kubeconfig updates it instead of replacing it.
+  const kubernetes = new k8s.Provider(`${cluster.name}-kubernetes`, {
     kubeconfig: controlPlane.kubeconfig,
+    clusterIdentifier: cluster.name,
+  });
+  const onKubernetes = { providers: [kubernetes] };
+
+  // 6. Cilium replaces Talos's CNI and kube-proxy; until it runs the nodes stay NotReady.
+  const cilium =
+    cluster.cni === "cilium"
+      ? new CiliumCni(
+          `${cluster.name}-cilium`,
+          {
+            version: cluster.cilium.version,
+            hubble: cluster.cilium.hubble,
+            hostLegacyRouting: cluster.cilium.hostLegacyRouting,
+            loadBalancerRanges: cluster.cilium.l2Announcements.enabled
+              ? cluster.cilium.l2Announcements.ranges
+              : undefined,
+            talosForwardsKubeDnsToHost: cluster.forwardKubeDnsToHost,
+            values: cluster.cilium.values,
+          },
+          onKubernetes,
+        )
+      : undefined;
+
+  // 7. kube-vip for Services of type LoadBalancer (its cloud provider needs pod networking).
+  if (cluster.kubeVip.enabled) {
+    new KubeVip(
+      `${cluster.name}-kube-vip`,
+      {
+        serviceRanges: cluster.kubeVip.serviceRanges,
+        version: cluster.kubeVip.version,
+        cloudProviderVersion: cluster.kubeVip.cloudProviderVersion,
+        interface: cluster.kubeVip.interface,
+      },
+      { ...onKubernetes, dependsOn: cilium ? [cilium] : [] },
+    );
+  }
+
+  // 8. The whole cluster healthy: every node joined and Ready, with its CNI.
+  const healthy = healthGate(
+    {
+      clientConfiguration: controlPlane.clientConfiguration,
+      controlPlaneNodes: controlPlane.nodes.map((n) => n.ip),
+      workerNodes: workerPools.flatMap((pool) => pool.nodes.map((n) => n.ip)),
+      kubernetes: true,
+      timeout: "30m",
+    },
+    { dependsOn: [...(cilium ? [cilium] : []), ...workerPools] },
+  );
+
+  return {
+    kubeconfig: pulumi.secret(
+      pulumi.all([controlPlane.kubeconfig, healthy]).apply(([kubeconfig]) => kubeconfig),
+    ),
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,
     installerImage: image.installerImage,

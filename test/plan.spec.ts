@@ -44,7 +44,7 @@ describe("offline plan (npm run plan)", function () {
     expect(result.stdout).to.match(
       /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:TalosVm {2}homelab-cp-1/,
     );
-    expect(result.stdout).to.match(/12 resources, 6 components, 5 provider calls\./);
+    expect(result.stdout).to.match(/23 resources, 8 components, 6 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,

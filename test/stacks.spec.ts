@@ -6,7 +6,7 @@ import { expect } from "chai";
 import { parseAllDocuments } from "yaml";
 import { SECRET } from "../tools/offline/engine";
 import { machineConfigs } from "../tools/offline/render";
-import { exampleCluster, one, ofType, runStack, succeeded, TYPES, waitsOn } from "./harness";
+import { exampleCluster, one, ofType, runStack, succeeded, TOKENS, TYPES, waitsOn } from "./harness";
 
 function docsOf(yaml: string): Record<string, unknown>[] {
   return parseAllDocuments(yaml)
@@ -56,6 +56,71 @@ describe("stacks", () => {
     });
   }
 
+  it("installs Cilium and kube-vip through a provider built from the kubeconfig, after bootstrap", async () => {
+    const run = succeeded(await runStack("homelab"));
+    const provider = one(run, "pulumi:providers:kubernetes", "homelab-kubernetes");
+    expect(provider.inputs).to.deep.equal({ kubeconfig: SECRET, clusterIdentifier: "homelab" });
+    expect(provider.dependencies).to.include(one(run, TYPES.kubeconfig, "homelab-kubeconfig").urn);
+    expect(waitsOn(run, provider, ofType(run, TYPES.bootstrap)[0])).to.equal(true);
+    const addOns = run.resources.filter((r) => r.custom && r.type.startsWith("kubernetes:"));
+    expect(addOns.map((r) => r.type)).to.include.members([
+      "kubernetes:helm.sh/v3:Release",
+      "kubernetes:apps/v1:DaemonSet",
+      "kubernetes:apps/v1:Deployment",
+    ]);
+    for (const resource of addOns) {
+      expect(resource.options.provider, resource.name).to.match(
+        /::pulumi:providers:kubernetes::homelab-kubernetes::/,
+      );
+    }
+    // kube-vip's cloud provider needs pod networking: it waits for Cilium.
+    const release = one(run, "kubernetes:helm.sh/v3:Release", "homelab-cilium");
+    const cloudProvider = one(run, "kubernetes:apps/v1:Deployment", "homelab-kube-vip-cloud-provider");
+    expect(waitsOn(run, cloudProvider, release)).to.equal(true);
+  });
+
+  it("gates the kubeconfig output on a full health check of every node, after the CNI", async () => {
+    const run = succeeded(await runStack("prod"));
+    const checks = run.invokes.filter((i) => i.token === TOKENS.health);
+    expect(checks.map((c) => c.args.skipKubernetesChecks)).to.deep.equal([true, false]);
+    const full = checks[1];
+    expect(full.args).to.deep.include({
+      controlPlaneNodes: ["10.20.0.11", "10.20.0.12", "10.20.0.13"],
+      endpoints: ["10.20.0.11", "10.20.0.12", "10.20.0.13"],
+      workerNodes: ["10.20.0.21", "10.20.0.22", "10.20.0.23"],
+      timeouts: { read: "30m" },
+    });
+    const release = one(run, "kubernetes:helm.sh/v3:Release", "prod-cilium");
+    const workerApplies = ofType(run, TYPES.configApply).filter((a) => a.parent?.includes("WorkerPool"));
+    expect([release, ...workerApplies].every((r) => r.seq < full.seq)).to.equal(true);
+    expect(run.outputs?.kubeconfig).to.equal(SECRET);
+  });
+
+  it("lets kube-vip hold the API VIP from a static pod when asked, without the Talos VIP", async () => {
+    const cluster = exampleCluster("homelab");
+    cluster.vip = { ip: "192.168.10.50", provider: "kube-vip" };
+    const run = succeeded(await runStack("homelab", cluster));
+    const files = machineConfigs(run);
+    const controlPlane = docsOf(files.get("cp-1") as string);
+    expect(controlPlane.filter((d) => d.kind === "Layer2VIPConfig")).to.be.empty;
+    expect(JSON.stringify(controlPlane)).to.include("ghcr.io/kube-vip/kube-vip:v1.2.3");
+    // The kubeconfig patch carries the bootstrap token: it is a secret element of the patches.
+    const patches = one(run, TYPES.configApply, "homelab-cp-1-config").inputs.configPatches as string[];
+    expect(patches.filter((p) => p === SECRET)).to.have.length(1);
+    expect(files.get("w-1")).to.not.include("kube-vip");
+  });
+
+  it("turns Talos's kube-dns forwarding off on every node when Cilium masquerades in eBPF", async () => {
+    const cluster = exampleCluster("homelab");
+    (cluster.cilium as Record<string, unknown>).values = { bpf: { masquerade: true } };
+    const run = succeeded(await runStack("homelab", cluster));
+    for (const [name, yaml] of machineConfigs(run)) {
+      expect(yaml, name).to.include("forwardKubeDNSToHost: false");
+    }
+    const release = one(run, "kubernetes:helm.sh/v3:Release", "homelab-cilium");
+    expect((release.inputs.values as { bpf: Record<string, unknown> }).bpf.masquerade).to.equal(true);
+  });
+
   it("spreads prod's control planes over three Proxmox nodes and protects them", async () => {
     const run = succeeded(await runStack("prod"));
     const cps = ofType(run, TYPES.vm).filter((vm) => vm.parent?.includes("ControlPlane"));
@@ -80,6 +145,7 @@ describe("stacks", () => {
   it("keeps Talos's Flannel and kube-proxy when the stack asks for flannel", async () => {
     const cluster = exampleCluster("homelab");
     cluster.cni = "flannel";
+    delete cluster.cilium;
     const run = succeeded(await runStack("homelab", cluster));
     for (const yaml of machineConfigs(run).values()) {
       expect(yaml).to.not.match(/cni:|proxy:/);

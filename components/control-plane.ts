@@ -11,7 +11,8 @@ import {
   talosMinor,
 } from "./internal/versions";
 import { healthGate } from "./health";
-import { checkNodePool, createPoolNodes, NodePoolArgs, PoolNode } from "./node-pool";
+import { ClusterUpgrade, UpgradeOrder } from "./cluster-upgrade";
+import { checkNodePool, createPoolNodes, NodeLifecycle, NodePoolArgs, PoolNode } from "./node-pool";
 import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
 
@@ -52,15 +53,29 @@ export interface ControlPlaneArgs extends NodePoolArgs {
   forwardKubeDnsToHost?: boolean;
   /** Guards the cluster secrets and the control-plane VMs against deletion. @default false */
   protect?: boolean;
+  /** How version changes roll through the cluster. */
+  upgrade?: {
+    /** Which role rolls first. @default "workers-first" */
+    order?: UpgradeOrder;
+    /** Workers upgraded at the same time; control planes always go one by one. @default 1 */
+    maxParallelWorkers?: number;
+  };
+  /**
+   * The whole cluster is going (`pulumi destroy` next): node removal skips the drain and the etcd
+   * leave, which a cluster that loses every node at once cannot do. Set it, `pulumi up`, then destroy.
+   * @default false
+   */
+  teardown?: boolean;
 }
 
 export type VipProvider = "talos" | "kube-vip";
 
 /** What a WorkerPool needs from the cluster it joins. None of it waits for bootstrap. */
-export interface ClusterJoinInfo {
-  readonly clusterName: string;
-  readonly talosVersion: string;
-  readonly kubernetesVersion: string;
+export interface ClusterJoinInfo extends NodeLifecycle {
+  /** The Kubernetes version the cluster runs: resolves after any roll, and configs follow it. */
+  readonly kubernetesVersion: pulumi.Output<string>;
+  /** The machine-config contract (e.g. "v1.13"), fixed when the cluster was created. */
+  readonly configContract: pulumi.Output<string>;
   readonly cni: Cni;
   readonly forwardKubeDnsToHost: boolean;
   /** `https://<vip>:6443` */
@@ -77,10 +92,10 @@ const HEALTH_TIMEOUT = "20m";
 
 /**
  * The cluster's identity and its control plane, the way `talosctl gen secrets / gen config /
- * apply-config / bootstrap / kubeconfig` does it, ordered by data: secrets, then per node a VM and a
- * config apply (in parallel), one etcd bootstrap on the first node once its config is in, the
- * kubeconfig after bootstrap, and a health gate (Talos, etcd, kubelet; Kubernetes checks wait for the
- * CNI) before `kubeconfig` resolves.
+ * apply-config / bootstrap / kubeconfig` does it, ordered by data: secrets, the cluster's rolling
+ * upgrade (a no-op on creation), then per node a VM and a config apply (in parallel), one etcd
+ * bootstrap on the first node once its config is in, the kubeconfig after bootstrap, and a health
+ * gate (Talos, etcd, kubelet; Kubernetes checks wait for the CNI) before `kubeconfig` resolves.
  */
 export class ControlPlane extends pulumi.ComponentResource implements ClusterJoinInfo {
   static readonly TYPE = "talos-proxmox:index:ControlPlane";
@@ -97,7 +112,11 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
   public readonly clusterName: string;
   public readonly talosVersion: string;
-  public readonly kubernetesVersion: string;
+  public readonly kubernetesVersion: pulumi.Output<string>;
+  public readonly configContract: pulumi.Output<string>;
+  public readonly controlPlaneEndpoints: readonly string[];
+  public readonly rollout: pulumi.Resource;
+  public readonly teardown: boolean;
   public readonly cni: Cni;
   public readonly forwardKubeDnsToHost: boolean;
   /** Who holds the VIP. */
@@ -112,24 +131,57 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     const forwardKubeDnsToHost = args.forwardKubeDnsToHost ?? true;
     throwIfProblems(`ControlPlane "${name}"`, validateControlPlaneArgs(args));
     super(ControlPlane.TYPE, name, {}, opts);
-    const contract = talosMinor(args.talosVersion);
     const endpoint = `https://${args.vip}:6443`;
+    const ips = args.nodes.map((n) => n.ip);
 
-    // Generated once and kept in state. The contract is fixed at creation: a Talos upgrade must never
-    // regenerate the cluster's CAs and tokens.
+    // Generated once and kept in state. The contract is fixed at creation (ignoreChanges): a Talos
+    // upgrade must never regenerate the cluster's CAs and tokens, and configs keep that contract.
     const secrets = new talos.machine.Secrets(
       `${name}-secrets`,
-      { talosVersion: contract },
+      { talosVersion: talosMinor(args.talosVersion) },
       { parent: this, protect, ignoreChanges: ["talosVersion"] },
     );
+    this.talosconfig = talos.client.getConfigurationOutput(
+      {
+        clusterName: args.clusterName,
+        clientConfiguration: secrets.clientConfiguration,
+        endpoints: ips,
+        nodes: ips,
+      },
+      { parent: this },
+    ).talosConfig;
+    const upgrade = new ClusterUpgrade(
+      `${name}-upgrade`,
+      {
+        clusterName: args.clusterName,
+        talosVersion: args.talosVersion,
+        kubernetesVersion: args.kubernetesVersion,
+        image: args.image,
+        controlPlaneEndpoints: ips,
+        talosconfig: this.talosconfig,
+        order: args.upgrade?.order,
+        maxParallelWorkers: args.upgrade?.maxParallelWorkers,
+      },
+      { parent: this },
+    );
+    this.clusterName = args.clusterName;
+    this.talosVersion = args.talosVersion;
+    this.kubernetesVersion = upgrade.kubernetesVersion;
+    this.configContract = secrets.talosVersion;
+    this.controlPlaneEndpoints = ips;
+    this.rollout = upgrade.rollout;
+    this.teardown = args.teardown ?? false;
+    this.clientConfiguration = secrets.clientConfiguration;
+    this.machineSecrets = secrets.machineSecrets;
+
     const config = talos.machine.getConfigurationOutput(
       {
         clusterName: args.clusterName,
         clusterEndpoint: endpoint,
         machineSecrets: secrets.machineSecrets,
         machineType: "controlplane",
-        talosVersion: contract,
-        kubernetesVersion: args.kubernetesVersion,
+        talosVersion: this.configContract,
+        kubernetesVersion: this.kubernetesVersion,
         docs: false,
         examples: false,
       },
@@ -138,9 +190,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
 
     const nodes = createPoolNodes(this, name, {
       role: "controlplane",
-      clusterName: args.clusterName,
       args,
-      clientConfiguration: secrets.clientConfiguration,
+      cluster: this,
       machineConfiguration: config.machineConfiguration,
       protect,
       patchesFor: (node) =>
@@ -172,7 +223,6 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
             ]
           : [],
     });
-    const ips = nodes.map((n) => n.ip);
     const first = nodes[0];
 
     // Exactly one bootstrap, on the first node, once its config is applied. It never runs again.
@@ -203,22 +253,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     );
 
     this.kubeconfig = pulumi.secret(pulumi.all([kubeconfig.kubeconfigRaw, healthy]).apply(([raw]) => raw));
-    this.talosconfig = talos.client.getConfigurationOutput(
-      {
-        clusterName: args.clusterName,
-        clientConfiguration: secrets.clientConfiguration,
-        endpoints: ips,
-        nodes: ips,
-      },
-      { parent: this },
-    ).talosConfig;
     this.endpoint = pulumi.output(endpoint);
     this.nodeIps = pulumi.output(ips);
-    this.machineSecrets = secrets.machineSecrets;
-    this.clientConfiguration = secrets.clientConfiguration;
-    this.clusterName = args.clusterName;
-    this.talosVersion = args.talosVersion;
-    this.kubernetesVersion = args.kubernetesVersion;
     this.cni = cni;
     this.forwardKubeDnsToHost = forwardKubeDnsToHost;
     this.vipProvider = vipProvider;

@@ -1,12 +1,16 @@
 /**
- * What ControlPlane and WorkerPool share: a set of Talos nodes of one shape, each a TalosVm plus the
+ * What ControlPlane and WorkerPool share: a set of Talos nodes of one shape, each a TalosVm, a
+ * decommission command that takes the node out of the cluster before its VM goes, and the
  * ConfigurationApply that installs Talos on it once the VM exists.
  */
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { parseIPv4 } from "./internal/ipv4";
 import { installPatch, Patch, renderPatch } from "./internal/machine-config";
 import { NodeRole } from "./internal/node-rules";
+import { DECOMMISSION_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
 import { Problem, show } from "./internal/validation";
+import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
 import { checkVmPlacement, checkVmShape, TalosVm, VmPlacementArgs, VmShapeArgs } from "./talos-vm";
@@ -29,6 +33,25 @@ export interface NodePoolArgs extends VmShapeArgs {
 
 /** How long a node may take to take its config: install from the factory image, reboot. */
 const APPLY_TIMEOUT = "20m";
+/** How long draining a node (and leaving etcd) may take before its removal fails. */
+const RESET_TIMEOUT = "20m";
+
+/** What every node of a cluster shares for its life cycle: credentials, endpoints, the roll. */
+export interface NodeLifecycle {
+  readonly clusterName: string;
+  /** The Talos version the nodes run, e.g. "v1.13.9". */
+  readonly talosVersion: string;
+  /** Secret. */
+  readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
+  /** Secret; reaches the commands on stdin. */
+  readonly talosconfig: pulumi.Output<string>;
+  /** Control-plane node IPs: the Talos API endpoints (never the VIP). */
+  readonly controlPlaneEndpoints: readonly string[];
+  /** Config applies wait for it, so they never run ahead of an upgrade. */
+  readonly rollout: pulumi.Resource;
+  /** The whole cluster is going: removing a node skips the drain and the etcd leave. */
+  readonly teardown: boolean;
+}
 
 /** The pool's shape once, each node's placement, and names, IPs and VM ids unique in the pool. */
 export function checkNodePool(role: NodeRole, args: NodePoolArgs): Problem[] {
@@ -79,10 +102,8 @@ export function duplicates(entries: { value: unknown; path: string }[], what: st
 
 export interface PoolNodesInput {
   role: NodeRole;
-  clusterName: string;
   args: NodePoolArgs;
-  /** Talos API credentials of the cluster. */
-  clientConfiguration: pulumi.Output<ClientConfiguration>;
+  cluster: NodeLifecycle;
   /** The role's rendered machine configuration (secret). */
   machineConfiguration: pulumi.Output<string>;
   /** This library's patches for a node, besides the install patch. */
@@ -96,20 +117,25 @@ export interface PoolNode {
   name: string;
   ip: string;
   vm: TalosVm;
+  /** Its delete drains the node (and leaves etcd) before the VM is deleted. */
+  decommission: command.local.Command;
   apply: talos.machine.ConfigurationApply;
 }
 
 /**
  * Creates each node's VM and, once the VM exists, applies its configuration. A fresh VM boots the ISO
  * into maintenance mode at its static IP and takes the config without credentials; the same resource
- * later applies updates with the cluster's client configuration.
+ * later applies updates with the cluster's client configuration, after any roll.
+ *
+ * Removal runs in reverse: the apply goes (a no-op), then the decommission command drains the node
+ * (and leaves etcd), then the VM is deleted.
  */
 export function createPoolNodes(
   parent: pulumi.ComponentResource,
   name: string,
   input: PoolNodesInput,
 ): PoolNode[] {
-  const { args, role } = input;
+  const { args, role, cluster } = input;
   const userPatches = args.configPatches ?? [];
   return args.nodes.map((node) => {
     const vm = new TalosVm(
@@ -117,7 +143,7 @@ export function createPoolNodes(
       {
         ...args,
         role,
-        clusterName: input.clusterName,
+        clusterName: cluster.clusterName,
         hostname: node.name,
         pveNode: node.pveNode,
         ip: node.ip,
@@ -126,6 +152,27 @@ export function createPoolNodes(
       },
       { parent },
     );
+    const decommission = new command.local.Command(
+      `${name}-${node.name}-decommission`,
+      {
+        interpreter: SCRIPT_INTERPRETER,
+        create: "true",
+        delete: DECOMMISSION_SCRIPT,
+        environment: {
+          CLUSTER: cluster.clusterName,
+          NODE_NAME: node.name,
+          NODE_IP: node.ip,
+          ROLE: role,
+          TALOS_MINOR: talosMinor(cluster.talosVersion),
+          CONTROL_PLANE_ENDPOINTS: cluster.controlPlaneEndpoints.join(" "),
+          TEARDOWN: String(cluster.teardown),
+          RESET_TIMEOUT,
+        },
+        stdin: cluster.talosconfig,
+      },
+      // Protected with the VM, or a refused VM deletion would come after the node was already drained.
+      { parent, dependsOn: [vm], protect: input.protect },
+    );
     const install = args.image.installerImage.apply((installer) =>
       renderPatch(installPatch(vm.installDisk, installer)),
     );
@@ -133,7 +180,7 @@ export function createPoolNodes(
       `${name}-${node.name}-config`,
       {
         node: node.ip,
-        clientConfiguration: input.clientConfiguration,
+        clientConfiguration: cluster.clientConfiguration,
         machineConfigurationInput: input.machineConfiguration,
         configPatches: [
           install,
@@ -143,8 +190,8 @@ export function createPoolNodes(
         ],
         timeouts: { create: APPLY_TIMEOUT, update: APPLY_TIMEOUT },
       },
-      { parent, dependsOn: [vm] },
+      { parent, dependsOn: [vm, decommission, cluster.rollout] },
     );
-    return { name: node.name, ip: node.ip, vm, apply };
+    return { name: node.name, ip: node.ip, vm, decommission, apply };
   });
 }

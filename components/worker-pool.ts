@@ -2,7 +2,6 @@ import * as pulumi from "@pulumi/pulumi";
 import { nodePatches } from "./internal/machine-config";
 import { checkNodeLabels, checkNodeTaints } from "./internal/kubernetes-names";
 import { Problem, throwIfProblems } from "./internal/validation";
-import { talosMinor } from "./internal/versions";
 import { ClusterJoinInfo } from "./control-plane";
 import { checkNodePool, createPoolNodes, NodePoolArgs, PoolNode } from "./node-pool";
 import * as talos from "./talos";
@@ -42,7 +41,7 @@ export class WorkerPool extends pulumi.ComponentResource {
         clusterEndpoint: cluster.endpoint,
         machineSecrets: cluster.machineSecrets,
         machineType: "worker",
-        talosVersion: talosMinor(cluster.talosVersion),
+        talosVersion: cluster.configContract,
         kubernetesVersion: cluster.kubernetesVersion,
         docs: false,
         examples: false,
@@ -51,9 +50,8 @@ export class WorkerPool extends pulumi.ComponentResource {
     );
     this.nodes = createPoolNodes(this, name, {
       role: "worker",
-      clusterName: cluster.clusterName,
       args,
-      clientConfiguration: cluster.clientConfiguration,
+      cluster,
       machineConfiguration: config.machineConfiguration,
       protect: false,
       patchesFor: (node) =>

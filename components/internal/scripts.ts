@@ -1,0 +1,24 @@
+/**
+ * The lifecycle scripts run by @pulumi/command on the machine running Pulumi (components/scripts/*.sh,
+ * each prefixed with common.sh). They take their parameters from the environment and the talosconfig
+ * from stdin, so no secret ever reaches a command line or the log.
+ */
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+
+const SCRIPTS = join(__dirname, "..", "scripts");
+
+function script(name: string): string {
+  const common = readFileSync(join(SCRIPTS, "common.sh"), "utf8");
+  return `${common}\n${readFileSync(join(SCRIPTS, `${name}.sh`), "utf8")}`;
+}
+
+/** Checks talosctl (of the target's minor) and kubectl when the cluster is created. */
+export const PREFLIGHT_SCRIPT = script("preflight");
+/** Rolls Talos node by node, then Kubernetes, skipping what is already on target. */
+export const ROLLOUT_SCRIPT = script("rollout");
+/** Drains a node (and leaves etcd) before its VM is deleted, then deletes its Node object. */
+export const DECOMMISSION_SCRIPT = script("decommission");
+
+/** bash (3.2 and up), the same on Linux and macOS. */
+export const SCRIPT_INTERPRETER = ["/bin/bash", "-c"];

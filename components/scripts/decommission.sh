@@ -1,0 +1,40 @@
+# Takes NODE_NAME (NODE_IP, ROLE) out of the cluster before its VM is deleted: a graceful reset (cordon,
+# drain, and for a control plane leaving etcd), then its Kubernetes Node object. One removal at a time,
+# so etcd members never leave together. With TEARDOWN=true (the whole cluster goes) it does nothing.
+if [ "$TEARDOWN" = "true" ]; then
+  log "$NODE_NAME ($NODE_IP): teardown, no drain and no etcd leave; the VM goes with the cluster"
+  exit 0
+fi
+require_talosctl
+require_kubectl
+
+# A lock directory: portable (macOS has no flock), held by this shell until it exits.
+lock="${TMPDIR:-/tmp}/talos-proxmox-$CLUSTER.lock"
+until mkdir "$lock" 2>/dev/null; do
+  holder=$(cat "$lock/pid" 2>/dev/null || true)
+  if [ -n "$holder" ] && ! kill -0 "$holder" 2>/dev/null; then
+    rm -rf "$lock"
+    continue
+  fi
+  log "$NODE_NAME: waiting for another node's removal to finish"
+  sleep 5
+done
+echo $$ >"$lock/pid"
+trap 'rm -rf "$work" "$lock"' EXIT
+
+ep=$(endpoint_for "$NODE_IP")
+if [ "$ROLE" = "controlplane" ]; then
+  members=$(talosctl -e "$ep" -n "$ep" etcd members | awk 'NR > 1 && NF' | wc -l | tr -d ' ')
+  if [ "$members" -le 1 ]; then
+    log "$NODE_NAME ($NODE_IP): the last etcd member; nothing to leave"
+    exit 0
+  fi
+  log "$NODE_NAME ($NODE_IP): leaving etcd ($members members) and draining"
+else
+  log "$NODE_NAME ($NODE_IP): draining"
+fi
+talosctl -e "$ep" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
+  fail "$NODE_NAME ($NODE_IP): the graceful reset failed, so its VM stays. Inspect it (talosctl -n $NODE_IP dmesg), or set cluster.teardown: true if the whole cluster goes, then run again."
+use_kubeconfig "$ep"
+kubectl delete node "$NODE_NAME" --ignore-not-found
+log "$NODE_NAME: out of the cluster"

@@ -53,7 +53,7 @@ export class TalosImage extends pulumi.ComponentResource {
   public readonly schematicId: pulumi.Output<string>;
   /** The installer image for `machine.install.image` and upgrades, e.g. `factory.talos.dev/nocloud-installer/<id>:v1.13.9`. */
   public readonly installerImage: pulumi.Output<string>;
-  /** Where Proxmox downloads the ISO from. */
+  /** Where Proxmox downloads the ISO from (for Proxmox nodes that do not have it yet). */
   public readonly isoUrl: pulumi.Output<string>;
   /** Proxmox file id of the ISO (`local:iso/...`) per Proxmox node. */
   public readonly isoFileIds: pulumi.Output<Record<string, string>>;
@@ -94,9 +94,10 @@ export class TalosImage extends pulumi.ComponentResource {
       { parent: this },
     ).urls;
 
-    const fileName = pulumi.interpolate`${args.fileNamePrefix}-talos-${args.talosVersion}-${schematic.id.apply(
-      (id) => id.slice(0, 12),
-    )}-${TALOS_PLATFORM}-${TALOS_ARCHITECTURE}.iso`;
+    // The ISO only boots new VMs into maintenance mode; nodes install and upgrade from the installer
+    // image. So one ISO per Proxmox node, kept across upgrades: a stable name, and the URL's changes
+    // ignored, so VMs never see their CD change (new VMs still install the current version).
+    const fileName = `${args.fileNamePrefix}-talos-${TALOS_PLATFORM}-${TALOS_ARCHITECTURE}.iso`;
     // On shared storage one download serves every node; on local storage each node needs its own.
     const downloadNodes = sharedDatastore ? pveNodes.slice(0, 1) : pveNodes;
     const files = downloadNodes.map(
@@ -116,7 +117,7 @@ export class TalosImage extends pulumi.ComponentResource {
               overwrite: false,
               uploadTimeout: downloadTimeoutSeconds,
             },
-            { parent: this },
+            { parent: this, ignoreChanges: ["url"] },
           ),
         ] as const,
     );

@@ -96,7 +96,7 @@ describe("TalosVm", () => {
     const { run, inputs } = await vmInputs();
     const iso = one(run, TYPES.file, "img-iso-pve1");
     expect(inputs.cdrom).to.deep.equal({
-      fileId: `local:iso/lab-talos-v1.13.9-88d1f7a5c4f1-nocloud-amd64.iso`,
+      fileId: "local:iso/lab-talos-nocloud-amd64.iso",
       interface: "ide0",
     });
     expect(one(run, TYPES.vm, "cp-1").dependencies).to.include(iso.urn);

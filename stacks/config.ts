@@ -34,6 +34,7 @@ import {
   DEFAULT_CILIUM_VERSION,
   masqueradesWithBpf,
 } from "../components/internal/cilium-values";
+import { UPGRADE_ORDERS, UpgradeOrder } from "../components/cluster-upgrade";
 import { VipProvider } from "../components/control-plane";
 import { checkRanges, IpRange } from "../components/internal/ip-ranges";
 import {
@@ -51,6 +52,7 @@ import {
 import {
   checkDnsLabel,
   checkImageTag,
+  checkInteger,
   checkStorageId,
   Problem,
   show,
@@ -142,6 +144,9 @@ export interface ClusterSpec {
   kubeVip: KubeVipSpec;
   /** Talos forwards kube-dns to its host DNS; off when Cilium masquerades in eBPF. */
   forwardKubeDnsToHost: boolean;
+  upgrade: { order: UpgradeOrder; maxParallelWorkers: number };
+  /** The whole cluster goes next: node removal skips drains and etcd leaves. */
+  teardown: boolean;
   /** Guard secrets and control-plane VMs against deletion. */
   protect: boolean;
 }
@@ -171,6 +176,8 @@ const CLUSTER_KEYS = [
   "longhorn",
   "cilium",
   "kubeVip",
+  "upgrade",
+  "teardown",
   "protect",
 ] as const;
 const CILIUM_KEYS = ["version", "hubble", "hostLegacyRouting", "l2Announcements", "values"];
@@ -264,6 +271,14 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
     );
   }
   const protect = reader.optionalBoolean(obj, "protect", path) ?? false;
+  const teardown = reader.optionalBoolean(obj, "teardown", path) ?? false;
+  if (teardown && protect) {
+    reader.report(
+      `${path}.teardown`,
+      "is true while protect is true: a protected cluster cannot be torn down. Set protect: false too, pulumi up, then pulumi destroy.",
+    );
+  }
+  const upgrade = parseUpgrade(obj.upgrade, `${path}.upgrade`, reader);
   const cni = reader.optionalString(obj, "cni", path) ?? "cilium";
   if (!CNIS.includes(cni as Cni)) {
     reader.report(`${path}.cni`, `${show(cni)} is not supported. Use "cilium" (default) or "flannel".`);
@@ -329,7 +344,8 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
     !controlPlane ||
     !workerPools ||
     !longhorn ||
-    !loadBalancing
+    !loadBalancing ||
+    !upgrade
   ) {
     return undefined;
   }
@@ -345,8 +361,32 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
     workerPools,
     longhorn,
     ...loadBalancing,
+    upgrade,
+    teardown,
     protect,
   };
+}
+
+function parseUpgrade(raw: unknown, path: string, reader: ConfigReader): ClusterSpec["upgrade"] | undefined {
+  const obj = reader.object(raw ?? {}, path, ["order", "maxParallelWorkers"]);
+  if (!obj) {
+    return undefined;
+  }
+  const order = reader.optionalString(obj, "order", path) ?? "workers-first";
+  const maxParallelWorkers = reader.optionalInteger(obj, "maxParallelWorkers", path) ?? 1;
+  if (!UPGRADE_ORDERS.includes(order as UpgradeOrder)) {
+    reader.report(
+      `${path}.order`,
+      `${show(order)} is not an order. Use "workers-first" (default) or "control-plane-first".`,
+    );
+  }
+  reader.problems.push(
+    ...checkInteger(maxParallelWorkers, `${path}.maxParallelWorkers`, {
+      min: 1,
+      what: "the number of workers upgraded at once",
+    }),
+  );
+  return { order: order as UpgradeOrder, maxParallelWorkers };
 }
 
 /**
@@ -801,4 +841,31 @@ function checkNodesTogether(
     }
     ips.set(address, ipPath);
   }
+}
+
+/**
+ * Scaling the control plane down: never below the quorum of what the last update left, so etcd keeps a
+ * majority even if the removed members were lost rather than left. `previousNodes` is the stack's own
+ * `nodes` output from its last update (undefined for a new stack).
+ */
+export function checkControlPlaneScaleDown(previousNodes: unknown, controlPlaneCount: number): Problem[] {
+  if (typeof previousNodes !== "object" || previousNodes === null) {
+    return [];
+  }
+  const before = Object.values(previousNodes as Record<string, { role?: unknown }>).filter(
+    (node) => node?.role === "controlplane",
+  ).length;
+  const quorum = Math.floor(before / 2) + 1;
+  if (before === 0 || controlPlaneCount >= quorum) {
+    return [];
+  }
+  return [
+    {
+      path: "cluster.controlPlane.nodes",
+      message:
+        `has ${controlPlaneCount} node(s); the last update left ${before}, whose etcd quorum is ${quorum}. ` +
+        `Removing ${before - controlPlaneCount} at once could lose quorum: remove control planes in steps ` +
+        `that keep at least ${quorum} (one pulumi up each).`,
+    },
+  ];
 }

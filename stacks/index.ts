@@ -7,7 +7,8 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CiliumCni, ControlPlane, healthGate, KubeVip, TalosImage, WorkerPool } from "../components";
-import { ClusterSpec, NodePoolSpec, readStackConfig } from "./config";
+import { throwIfProblems } from "../components/internal/validation";
+import { checkControlPlaneScaleDown, ClusterSpec, NodePoolSpec, readStackConfig } from "./config";
 
 export = () => {
   // 1. Read and validate the whole stack config before anything is created.
@@ -51,6 +52,8 @@ export = () => {
         : {}),
       cni: cluster.cni,
       forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
+      upgrade: cluster.upgrade,
+      teardown: cluster.teardown,
       protect: cluster.protect,
     },
     onProxmox,
@@ -125,6 +128,29 @@ export = () => {
     { dependsOn: [...(cilium ? [cilium] : []), ...workerPools] },
   );
 
+  // 9. Scaling the control plane down never drops below the quorum the last update left. The stack
+  //    reads its own previous outputs; a refusal fails the update before any deletion runs.
+  const self = new pulumi.StackReference("previous", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  });
+  const scaleChecked = self.getOutput("nodes").apply((previousNodes) => {
+    throwIfProblems(
+      `Invalid configuration of stack "${pulumi.getStack()}"`,
+      checkControlPlaneScaleDown(previousNodes, cluster.controlPlane.nodes.length),
+    );
+    return true;
+  });
+
+  const nodes = Object.fromEntries([
+    ...controlPlane.nodes.map((n) => [n.name, { role: "controlplane", ip: n.ip, vmId: n.vm.vmId }]),
+    ...workerPools.flatMap((pool, i) =>
+      pool.nodes.map((n) => [
+        n.name,
+        { role: "worker", pool: cluster.workerPools[i].name, ip: n.ip, vmId: n.vm.vmId },
+      ]),
+    ),
+  ]) as Record<string, { role: string; pool?: string; ip: string; vmId: pulumi.Output<number> }>;
+
   return {
     kubeconfig: pulumi.secret(
       pulumi.all([controlPlane.kubeconfig, healthy]).apply(([kubeconfig]) => kubeconfig),
@@ -132,15 +158,8 @@ export = () => {
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,
     installerImage: image.installerImage,
-    nodes: Object.fromEntries([
-      ...controlPlane.nodes.map((n) => [n.name, { role: "controlplane", ip: n.ip, vmId: n.vm.vmId }]),
-      ...workerPools.flatMap((pool, i) =>
-        pool.nodes.map((n) => [
-          n.name,
-          { role: "worker", pool: cluster.workerPools[i].name, ip: n.ip, vmId: n.vm.vmId },
-        ]),
-      ),
-    ]) as Record<string, { role: string; pool?: string; ip: string; vmId: pulumi.Output<number> }>,
+    // The next update reads these back to check a control-plane scale-down.
+    nodes: pulumi.all([scaleChecked, nodes]).apply(([, checked]) => checked),
   };
 };
 

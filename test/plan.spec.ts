@@ -42,9 +42,9 @@ describe("offline plan (npm run plan)", function () {
     const result = plan("--stack", "homelab", "--out", out);
     expect(result.status, result.stderr).to.equal(0);
     expect(result.stdout).to.match(
-      /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:TalosVm {2}homelab-cp-1/,
+      /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:ClusterUpgrade {2}homelab-upgrade/,
     );
-    expect(result.stdout).to.match(/23 resources, 8 components, 6 provider calls\./);
+    expect(result.stdout).to.match(/27 resources, 9 components, 6 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,

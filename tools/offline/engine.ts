@@ -79,12 +79,21 @@ export interface OfflineRunOptions {
   secretKeys?: string[];
   /** Run as `pulumi preview` does (isDryRun() is true). @default false */
   preview?: boolean;
+  /** The stack's outputs from its last update, for a program that reads its own stack. @default {} */
+  previousOutputs?: Record<string, unknown>;
 }
 
 /** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
 export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
-  const monitor = new RecordingMonitor(new OfflineProviders());
-  pulumi.runtime.setMockOptions(monitor, options.project, options.stack, options.preview ?? false);
+  const monitor = new RecordingMonitor(new OfflineProviders(options.previousOutputs));
+  // "organization" is what a self-managed (DIY) backend calls every stack's organization.
+  pulumi.runtime.setMockOptions(
+    monitor,
+    options.project,
+    options.stack,
+    options.preview ?? false,
+    "organization",
+  );
   // setMockOptions resets the runtime's feature flags; ask the monitor for them as a real run does.
   await (pulumi.runtime as unknown as { awaitFeatureSupport(): Promise<void> }).awaitFeatureSupport();
   pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);

@@ -96,6 +96,12 @@ const RESOURCE_MODELS: Record<string, ResourceModel> = {
     state: { schematic: inputs.schematic },
   }),
 
+  /** A command that ran (offline, nothing runs): its inputs, and no output. */
+  "command:local:Command": (inputs) => ({
+    id: "command",
+    state: { ...inputs, stdout: "", stderr: "" },
+  }),
+
   /** A deployed release; the real one waits for the chart's workloads to be ready. */
   "kubernetes:helm.sh/v3:Release": (inputs) => {
     const name = text(inputs.name, "name");
@@ -217,9 +223,15 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
 export class OfflineProviders implements pulumi.runtime.Mocks {
   private readonly vmIds = new Set<number>();
 
+  /** @param previousOutputs what the stack's last update exported, as a reference to itself reads it */
+  constructor(private readonly previousOutputs: Record<string, unknown> = {}) {}
+
   newResource(args: pulumi.runtime.MockResourceArgs): ModelResult {
     if (!args.custom) {
       return { id: undefined, state: {} };
+    }
+    if (args.type === "pulumi:pulumi:StackReference") {
+      return { id: args.id, state: { name: args.id, outputs: this.previousOutputs, secretOutputNames: [] } };
     }
     if (args.type.startsWith("pulumi:providers:")) {
       return { id: `${args.name}-offline`, state: { ...(args.inputs as Inputs) } };

@@ -1,0 +1,232 @@
+/**
+ * Day 2 under the offline engine: what a version bump, one more worker, a scale-down and a teardown
+ * change, compared as the engine would diff them (inputs, minus each resource's ignoreChanges).
+ */
+import { expect } from "chai";
+import { OfflineRun, ResourceRecord, SECRET } from "../tools/offline/engine";
+import { exampleCluster, one, ofType, runStack, succeeded, TYPES, waitsOn } from "./harness";
+import { runOffline } from "../tools/offline/engine";
+import { join } from "node:path";
+import { readProjectName, readStackFile } from "../tools/offline/stack-file";
+import program = require("../stacks");
+import { PROJECT_DIR } from "./harness";
+
+type Cluster = Record<string, unknown>;
+const COMMAND = "command:local:Command";
+
+/** The inputs the engine would compare: ignoreChanges paths removed. */
+function comparable(resource: ResourceRecord): unknown {
+  const inputs = structuredClone(resource.inputs);
+  for (const path of resource.options.ignoreChanges) {
+    delete inputs[path];
+  }
+  return inputs;
+}
+
+/** URN -> what changed between two runs: "added", "removed" or "updated". */
+function diff(before: OfflineRun, after: OfflineRun): Record<string, string> {
+  const old = new Map(before.resources.map((r) => [r.urn, r]));
+  const now = new Map(after.resources.map((r) => [r.urn, r]));
+  const changes: Record<string, string> = {};
+  for (const [urn, resource] of now) {
+    const previous = old.get(urn);
+    if (!previous) {
+      changes[urn] = "added";
+    } else if (JSON.stringify(comparable(previous)) !== JSON.stringify(comparable(resource))) {
+      changes[urn] = "updated";
+    }
+  }
+  for (const urn of old.keys()) {
+    if (!now.has(urn)) {
+      changes[urn] = "removed";
+    }
+  }
+  return changes;
+}
+
+function named(changes: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(changes).map(([urn, change]) => [urn.split("::").pop() as string, change]),
+  );
+}
+
+async function bumped(stack: "homelab" | "prod", edit: (c: Cluster) => void) {
+  const cluster = exampleCluster(stack);
+  edit(cluster);
+  return [succeeded(await runStack(stack)), succeeded(await runStack(stack, cluster))] as const;
+}
+
+describe("day 2", () => {
+  it("rolls a Talos version bump through the upgrade machinery and the configs only", async () => {
+    const [before, after] = await bumped("prod", (c) => (c.talosVersion = "v1.13.10"));
+    const changes = named(diff(before, after));
+    expect(changes).to.deep.equal({
+      "prod-upgrade-rollout": "updated",
+      ...Object.fromEntries(
+        ofType(after, TYPES.configApply).map((apply) => [apply.name, "updated"]), // the install image
+      ),
+    });
+    const rollout = one(after, COMMAND, "prod-upgrade-rollout").inputs.environment as Record<string, string>;
+    expect(rollout).to.include({
+      TARGET_VERSION: "v1.13.10",
+      TARGET_IMAGE:
+        "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.13.10",
+      ORDER: "workers-first",
+    });
+  });
+
+  it("leaves VMs, secrets, bootstrap and ISOs alone on a bump of Talos, extensions or Kubernetes", async () => {
+    const bumps: ((c: Cluster) => void)[] = [
+      (c) => (c.talosVersion = "v1.13.10"),
+      (c) =>
+        ((c.image as Cluster).extensions = [
+          "siderolabs/qemu-guest-agent",
+          "siderolabs/iscsi-tools",
+          "siderolabs/util-linux-tools",
+          "siderolabs/intel-ucode",
+        ]),
+      (c) => (c.kubernetesVersion = "1.36.2"),
+    ];
+    for (const bump of bumps) {
+      const [before, after] = await bumped("homelab", bump);
+      const changes = named(diff(before, after));
+      const untouched = [
+        ...ofType(after, TYPES.vm),
+        ...ofType(after, TYPES.secrets),
+        ...ofType(after, TYPES.bootstrap),
+        ...ofType(after, TYPES.file),
+      ];
+      for (const resource of untouched) {
+        expect(changes[resource.name], resource.name).to.equal(undefined);
+      }
+      expect(changes["homelab-upgrade-rollout"]).to.equal("updated");
+    }
+  });
+
+  it("rolls a Kubernetes bump with upgrade-k8s before any config apply", async () => {
+    const [, after] = await bumped("homelab", (c) => (c.kubernetesVersion = "1.36.2"));
+    const rollout = one(after, COMMAND, "homelab-upgrade-rollout");
+    expect((rollout.inputs.environment as Record<string, string>).KUBERNETES_VERSION).to.equal("1.36.2");
+    for (const apply of ofType(after, TYPES.configApply)) {
+      expect(apply.dependencies, apply.name).to.include(rollout.urn);
+    }
+    // The configs render the version the roll reports, once it ran.
+    const renders = after.invokes.filter(
+      (i) => i.token === "talos:machine/getConfiguration:getConfiguration",
+    );
+    expect(renders.map((r) => r.args.kubernetesVersion)).to.deep.equal(["1.36.2", "1.36.2"]);
+    expect(renders.every((r) => r.seq > rollout.seq)).to.equal(true);
+  });
+
+  it("rolls control planes first when the stack says so", async () => {
+    const [, after] = await bumped(
+      "homelab",
+      (c) => (c.upgrade = { order: "control-plane-first", maxParallelWorkers: 2 }),
+    );
+    expect(one(after, COMMAND, "homelab-upgrade-rollout").inputs.environment).to.include({
+      ORDER: "control-plane-first",
+      MAX_PARALLEL_WORKERS: "2",
+    });
+  });
+
+  it("adds only the new worker's resources when a worker joins", async () => {
+    const [before, after] = await bumped("prod", (c) => {
+      const pool = (c.workerPools as Cluster[])[0];
+      (pool.nodes as Cluster[]).push({ name: "w-4", pveNode: "pve1", ip: "10.20.0.24", vmId: 2024 });
+    });
+    expect(named(diff(before, after))).to.deep.equal({
+      "prod-general-w-4": "added", // the TalosVm and its VmLegacy
+      "prod-general-w-4-decommission": "added",
+      "prod-general-w-4-config": "added",
+    });
+    expect(ofType(after, TYPES.vm).length - ofType(before, TYPES.vm).length).to.equal(1);
+  });
+
+  it("takes a removed worker out through its decommission command before its VM goes", async () => {
+    const run = succeeded(await runStack("homelab"));
+    const decommission = one(run, COMMAND, "homelab-general-w-2-decommission");
+    const vm = one(run, TYPES.vm, "homelab-general-w-2");
+    const apply = one(run, TYPES.configApply, "homelab-general-w-2-config");
+    // Deletion runs dependents first: the apply, then the decommission (drain), then the VM.
+    expect(decommission.dependencies).to.include(vm.urn);
+    expect(apply.dependencies).to.include(decommission.urn);
+    expect(decommission.inputs.delete).to.match(/reset --graceful=true --reboot=false/);
+    expect(decommission.inputs.environment).to.include({
+      NODE_NAME: "w-2",
+      NODE_IP: "192.168.10.22",
+      ROLE: "worker",
+      TEARDOWN: "false",
+    });
+  });
+
+  it("refuses to drop the control plane below the quorum the last update left", async () => {
+    const file = readStackFile(
+      join(PROJECT_DIR, "Pulumi.homelab.yaml"),
+      readProjectName(PROJECT_DIR),
+      "homelab",
+    );
+    const previousOutputs = {
+      nodes: {
+        "cp-1": { role: "controlplane", ip: "192.168.10.11" },
+        "cp-2": { role: "controlplane", ip: "192.168.10.12" },
+        "cp-3": { role: "controlplane", ip: "192.168.10.13" },
+      },
+    };
+    const run = await runOffline(program, { ...file, previousOutputs });
+    expect((run.error as Error).message).to.match(
+      /cluster\.controlPlane\.nodes: has 1 node\(s\); the last update left 3, whose etcd quorum is 2/,
+    );
+  });
+
+  it("lets the control plane shrink by a minority", async () => {
+    const cluster = exampleCluster("prod");
+    const file = readStackFile(join(PROJECT_DIR, "Pulumi.prod.yaml"), readProjectName(PROJECT_DIR), "prod");
+    const five = Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`cp-${i}`, { role: "controlplane" }]));
+    const run = await runOffline(program, {
+      ...file,
+      config: { ...file.config, "talos-proxmox:cluster": JSON.stringify(cluster) },
+      previousOutputs: { nodes: five },
+    });
+    expect(run.error).to.equal(undefined);
+  });
+
+  it("skips drains and etcd leaves once the stack says the whole cluster goes", async () => {
+    const [, after] = await bumped("homelab", (c) => (c.teardown = true));
+    for (const command of ofType(after, COMMAND).filter((c) => c.name.endsWith("-decommission"))) {
+      expect((command.inputs.environment as Record<string, string>).TEARDOWN, command.name).to.equal("true");
+    }
+  });
+
+  it("protects prod's control-plane decommission commands with their VMs", async () => {
+    const run = succeeded(await runStack("prod"));
+    const commands = ofType(run, COMMAND).filter((c) => c.name.endsWith("-decommission"));
+    expect(commands.filter((c) => c.options.protect).map((c) => c.name)).to.deep.equal([
+      "prod-cp-1-decommission",
+      "prod-cp-2-decommission",
+      "prod-cp-3-decommission",
+    ]);
+  });
+
+  it("keeps every secret off the commands' command lines and environment", async () => {
+    const run = succeeded(await runStack("prod"));
+    for (const command of ofType(run, COMMAND)) {
+      expect(command.inputs.stdin, command.name).to.equal(SECRET);
+      const visible = JSON.stringify([
+        command.inputs.interpreter,
+        command.inputs.create,
+        command.inputs.update,
+        command.inputs.delete,
+        command.inputs.environment,
+      ]);
+      expect(visible, command.name).to.not.match(/OFFLINE-PLAN-FAKE|\[secret\]/);
+    }
+  });
+
+  it("never waits for a worker's decommission or roll before bootstrap", async () => {
+    const run = succeeded(await runStack("homelab"));
+    const bootstrap = ofType(run, TYPES.bootstrap)[0];
+    for (const command of ofType(run, COMMAND).filter((c) => c.name.includes("general"))) {
+      expect(waitsOn(run, bootstrap, command), command.name).to.equal(false);
+    }
+  });
+});

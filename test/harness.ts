@@ -4,7 +4,7 @@
 import { expect } from "chai";
 import { join } from "node:path";
 import { parse } from "yaml";
-import { OfflineRun, ResourceRecord, runOffline } from "../tools/offline/engine";
+import { OfflineRun, OfflineRunOptions, ResourceRecord, runOffline } from "../tools/offline/engine";
 import { readProjectName, readStackFile } from "../tools/offline/stack-file";
 import program = require("../stacks");
 
@@ -16,7 +16,10 @@ function exampleStackFile(stack: "homelab" | "prod") {
 }
 
 /** Runs a function that creates resources, as the body of a stack named "test". */
-export function runComponents(body: () => unknown, options: { preview?: boolean } = {}): Promise<OfflineRun> {
+export function runComponents(
+  body: () => unknown,
+  options: Pick<OfflineRunOptions, "preview" | "scheduler"> = {},
+): Promise<OfflineRun> {
   return runOffline(body, { project: PROJECT, stack: "test", ...options });
 }
 

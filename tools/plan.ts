@@ -9,7 +9,8 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { runOffline } from "./offline/engine";
-import { machineConfigs, outputsJson, renderTree, resourcesJson, topologyMermaid } from "./offline/render";
+import { deploymentMermaid, topologyMermaid } from "./offline/diagrams";
+import { machineConfigs, outputsJson, renderTree, resourcesJson } from "./offline/render";
 import { readProjectName, readStackFile, stackNameOf } from "./offline/stack-file";
 import program = require("../stacks");
 
@@ -63,7 +64,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const stackConfig = readStackFile(file, readProjectName(PROJECT_DIR), stack);
-  const run = await runOffline(program, stackConfig);
+  const run = await runOffline(program, { ...stackConfig, stackTraces: false });
   if (run.error !== undefined) {
     const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);
@@ -80,10 +81,13 @@ async function main(): Promise<number> {
     writeFileSync(join(out, "resources.json"), resourcesJson(run));
     writeFileSync(join(out, "outputs.json"), outputsJson(run));
     writeFileSync(join(out, "topology.mmd"), topologyMermaid(run));
+    writeFileSync(join(out, "deployment.mmd"), deploymentMermaid(run));
     for (const [node, yaml] of machineConfigs(run)) {
       writeFileSync(join(configDir, `${node}.yaml`), yaml);
     }
-    console.log(`Wrote resources.json, outputs.json, topology.mmd and machine-config/ to ${out}`);
+    console.log(
+      `Wrote resources.json, outputs.json, topology.mmd, deployment.mmd and machine-config/ to ${out}`,
+    );
   }
   return 0;
 }

@@ -54,6 +54,8 @@ export interface InvokeRecord {
   /** Position among all registrations and invokes of the run, in the order they reached the engine. */
   seq: number;
   token: string;
+  /** URNs the engine waits for before it calls the provider: the invoke's `dependsOn` and its inputs'. */
+  dependsOn: string[];
   /**
    * Arguments as sent. The SDK sends invoke arguments with secrets unwrapped, so these may hold
    * credentials (fakes offline): keep them out of anything written to disk.
@@ -81,11 +83,27 @@ export interface OfflineRunOptions {
   preview?: boolean;
   /** The stack's outputs from its last update, for a program that reads its own stack. @default {} */
   previousOutputs?: Record<string, unknown>;
+  /** When the engine answers each step (the benchmark's virtual clock). @default at once */
+  scheduler?: StepScheduler;
+  /**
+   * Keep stack traces during the run. The SDK captures one for every promise it makes (to report
+   * leaks) and ts-node source-maps each: most of a large run's time. Views that show no stack trace
+   * (the plan, the benchmark) turn them off; errors keep their messages. @default true
+   */
+  stackTraces?: boolean;
+}
+
+/** Decides when the engine answers a registration or an invoke, as if it had done the work. */
+export interface StepScheduler {
+  /** Resolves when the engine would have finished creating the resource. */
+  resource(record: ResourceRecord): Promise<void>;
+  /** Resolves when the provider would have answered the invoke. */
+  invoke(record: InvokeRecord): Promise<void>;
 }
 
 /** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
 export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
-  const monitor = new RecordingMonitor(new OfflineProviders(options.previousOutputs));
+  const monitor = new RecordingMonitor(new OfflineProviders(options.previousOutputs), options.scheduler);
   // "organization" is what a self-managed (DIY) backend calls every stack's organization.
   pulumi.runtime.setMockOptions(
     monitor,
@@ -98,6 +116,10 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
   await (pulumi.runtime as unknown as { awaitFeatureSupport(): Promise<void> }).awaitFeatureSupport();
   pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
 
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (options.stackTraces === false) {
+    Error.stackTraceLimit = 0;
+  }
   let error: unknown;
   try {
     await pulumi.runtime.runInPulumiStack(() => Promise.resolve().then(program));
@@ -108,6 +130,8 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
     await pulumi.runtime.disconnect();
   } catch (e) {
     error ??= e;
+  } finally {
+    Error.stackTraceLimit = stackTraceLimit;
   }
   return {
     resources: monitor.recorded,
@@ -126,6 +150,21 @@ class RecordingMonitor extends MockMonitor {
   private stackUrn: string | undefined;
   private seq = 0;
 
+  constructor(
+    mocks: OfflineProviders,
+    private readonly scheduler: StepScheduler | undefined,
+  ) {
+    super(mocks);
+  }
+
+  /** The mock monitor's features, plus what the real engine also has: invokes that wait for dependsOn. */
+  override getDeploymentInfo(req: unknown, callback: Callback<resproto.DeploymentInfo>): void {
+    super.getDeploymentInfo(req, (err: Error | null, info?: resproto.DeploymentInfo) => {
+      info?.addSupportedfeatures(resproto.ResourceMonitorFeature.RESOURCE_MONITOR_FEATURE_INVOKE_DEPENDS_ON);
+      callback(err, info);
+    });
+  }
+
   override async registerResource(
     req: resproto.RegisterResourceRequest,
     callback: Callback<resproto.RegisterResourceResponse>,
@@ -138,7 +177,9 @@ class RecordingMonitor extends MockMonitor {
       if (type === STACK_TYPE) {
         this.stackUrn = urn;
       }
-      this.recorded.push({ seq: this.seq++, ...recordOf(req, urn, parent) });
+      const record = { seq: this.seq++, ...recordOf(req, urn, parent) };
+      this.recorded.push(record);
+      await this.scheduler?.resource(record);
 
       const result = await this.mocks.newResource({
         type,
@@ -185,7 +226,14 @@ class RecordingMonitor extends MockMonitor {
     req: resproto.ResourceInvokeRequest,
     callback: Callback<resproto.ResourceInvokeResponse>,
   ): Promise<void> {
-    this.invokes.push({ seq: this.seq++, token: req.getTok(), args: plain(req.getArgs()) });
+    const record = {
+      seq: this.seq++,
+      token: req.getTok(),
+      dependsOn: req.getDependsonList(),
+      args: plain(req.getArgs()),
+    };
+    this.invokes.push(record);
+    await this.scheduler?.invoke(record);
     return super.invoke(req, (err: unknown, response: resproto.ResourceInvokeResponse) =>
       callback(err ? rpcError(err) : null, response),
     );

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
-import { machineConfigs, outputsJson, resourcesJson, topologyMermaid } from "../tools/offline/render";
+import { deploymentMermaid, topologyMermaid } from "../tools/offline/diagrams";
+import { machineConfigs, outputsJson, resourcesJson } from "../tools/offline/render";
 import { exampleCluster, PROJECT_DIR, runStack, succeeded } from "./harness";
 
 function plan(...args: string[]) {
@@ -37,7 +38,7 @@ describe("offline plan (npm run plan)", function () {
   this.timeout(60_000);
   const work = mkdtempSync(join(tmpdir(), "talos-proxmox-plan-"));
 
-  it("prints the tree and writes resources.json, outputs.json, topology.mmd and machine-config/", () => {
+  it("prints the tree and writes resources.json, outputs.json, both diagrams and machine-config/", () => {
     const out = join(work, "homelab");
     const result = plan("--stack", "homelab", "--out", out);
     expect(result.status, result.stderr).to.equal(0);
@@ -59,9 +60,22 @@ describe("offline plan (npm run plan)", function () {
     expect(outputs.installerImage).to.match(
       /^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.13\.9$/,
     );
-    expect(readFileSync(join(out, "topology.mmd"), "utf8")).to.match(
-      /^flowchart TB\n {2}subgraph pve0\["Proxmox node pve"\]/,
+    const topology = readFileSync(join(out, "topology.mmd"), "utf8");
+    expect(topology).to.match(/^flowchart TB\n/);
+    expect(topology).to.include(
+      'vip(["Kubernetes API https://192.168.10.50:6443<br/>VIP held by Talos on one control plane"])',
     );
+    expect(topology).to.include(
+      'lb0[/"LoadBalancer Services<br/>192.168.10.200-192.168.10.209 (range, kube-vip, global)"/]',
+    );
+    expect(topology).to.include(
+      '  subgraph pve0["Proxmox node pve"]\n    vm0["cp-1<br/>control plane<br/>192.168.10.11<br/>vmid 1011"]',
+    );
+    expect(topology).to.include("  vip -.- vm0\n  lb0 -.- pve0\n");
+    const deployment = readFileSync(join(out, "deployment.mmd"), "utf8");
+    expect(deployment).to.match(/^flowchart LR\n/);
+    expect(deployment).to.include('subgraph c3["WorkerPool homelab-general"]');
+    expect(deployment).to.include('["VmLegacy ×2<br/>homelab-general-w-1 …"]');
     expect(readdirSync(join(out, "machine-config")).sort()).to.deep.equal([
       "cp-1.yaml",
       "w-1.yaml",
@@ -78,7 +92,12 @@ describe("offline plan (npm run plan)", function () {
       expect(plan("--stack", "prod", "--out", out).status).to.equal(0);
       return readTree(out);
     });
-    expect(Object.keys(a)).to.include.members(["resources.json", "outputs.json", "topology.mmd"]);
+    expect(Object.keys(a)).to.include.members([
+      "resources.json",
+      "outputs.json",
+      "topology.mmd",
+      "deployment.mmd",
+    ]);
     expect(a).to.deep.equal(b);
   });
 
@@ -121,6 +140,7 @@ describe("offline plan (npm run plan)", function () {
       resourcesJson(run),
       outputsJson(run),
       topologyMermaid(run),
+      deploymentMermaid(run),
       [...machineConfigs(run)],
     ]);
     expect(a).to.deep.equal(b);

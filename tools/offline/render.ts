@@ -1,6 +1,7 @@
 /**
- * Views of an offline run: the console tree, `resources.json`, `outputs.json`, per-node machine-config
- * patches and the Mermaid topology. Pure functions of the run; output is byte-stable.
+ * Views of an offline run: the console tree, `resources.json`, `outputs.json` and per-node
+ * machine-config patches (the diagrams are in diagrams.ts). Pure functions of the run; output is
+ * byte-stable.
  */
 import { OfflineRun, ResourceRecord, SECRET, STACK_TYPE } from "./engine";
 
@@ -102,30 +103,6 @@ export function machineConfigs(run: OfflineRun): Map<string, string> {
     files.set(node?.name ?? ip, header + docs.map((d) => `---\n${d.endsWith("\n") ? d : `${d}\n`}`).join(""));
   }
   return files;
-}
-
-/** Proxmox nodes with their VMs, roles and IPs. */
-export function topologyMermaid(run: OfflineRun): string {
-  const nodes = nodesOf(run);
-  const pveNodes = [...new Set(nodes.map((n) => n.pveNode))].sort();
-  const lines = ["flowchart TB"];
-  pveNodes.forEach((pveNode, p) => {
-    lines.push(`  subgraph pve${p}["Proxmox node ${pveNode}"]`);
-    nodes.forEach((n, i) => {
-      if (n.pveNode !== pveNode) {
-        return;
-      }
-      const role = n.role === "controlplane" ? "control plane" : "worker";
-      lines.push(`    vm${i}["${n.name}<br/>${role}<br/>${n.ip}<br/>vmid ${String(n.vmId)}"]`);
-    });
-    lines.push("  end");
-  });
-  lines.push(
-    "  classDef controlplane fill:#dbeafe,stroke:#1d4ed8",
-    "  classDef worker fill:#dcfce7,stroke:#15803d",
-  );
-  nodes.forEach((n, i) => lines.push(`  class vm${i} ${n.role}`));
-  return `${lines.join("\n")}\n`;
 }
 
 /** A readable tree of what would be created, parents before children. */

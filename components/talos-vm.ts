@@ -5,11 +5,11 @@ import { checkBridge, checkNameservers, checkVlan } from "./internal/network-rul
 import {
   checkCpuType,
   checkNodeSize,
+  checkScsiHardware,
   checkVmId,
   DEFAULT_CPU_TYPE,
   DEFAULT_SCSI_HARDWARE,
   NodeRole,
-  SCSI_HARDWARE,
   ScsiHardware,
 } from "./internal/node-rules";
 import {
@@ -201,7 +201,7 @@ export function withShapeDefaults(shape: VmShapeArgs) {
 /** Problems of a VM shape; paths start at `at` (e.g. `args`). */
 export function checkVmShape(role: NodeRole, shape: VmShapeArgs, at: string): Problem[] {
   const { cpuType, datastoreId, scsiHardware, bridge } = withShapeDefaults(shape);
-  const problems: Problem[] = [
+  return [
     ...checkNodeSize(role, shape, {
       cores: `${at}.cores`,
       memoryMiB: `${at}.memoryMiB`,
@@ -213,14 +213,8 @@ export function checkVmShape(role: NodeRole, shape: VmShapeArgs, at: string): Pr
     ...checkNameservers(shape.nameservers, `${at}.nameservers`),
     ...(shape.vlanId === undefined ? [] : checkVlan(shape.vlanId, `${at}.vlanId`)),
     ...checkInteger(shape.prefixLength, `${at}.prefixLength`, { min: 8, max: 30, what: "the prefix length" }),
+    ...checkScsiHardware(scsiHardware, `${at}.scsiHardware`),
   ];
-  if (!SCSI_HARDWARE.includes(scsiHardware)) {
-    problems.push({
-      path: `${at}.scsiHardware`,
-      message: `${show(scsiHardware)} is not supported. Use ${SCSI_HARDWARE.map((s) => show(s)).join(" or ")}.`,
-    });
-  }
-  return problems;
 }
 
 /**

@@ -23,9 +23,12 @@ import {
 import {
   checkCpuType,
   checkNodeSize,
+  checkScsiHardware,
   checkVmId,
   DEFAULT_CPU_TYPE,
+  DEFAULT_SCSI_HARDWARE,
   NodeRole,
+  ScsiHardware,
 } from "../components/internal/node-rules";
 import { checkNodeLabels, checkNodeTaints } from "../components/internal/kubernetes-names";
 import {
@@ -85,6 +88,8 @@ export interface NodePoolSpec {
   cpuType: string;
   /** Proxmox storage for the VM disks. */
   datastore: string;
+  /** SCSI controller of the VM disks. */
+  scsiHardware: ScsiHardware;
   nodes: NodeSpec[];
   /** Extra machine-config patches (strategic merge), rendered to YAML. */
   configPatches: string[];
@@ -187,7 +192,16 @@ const NETWORK_KEYS = ["cidr", "gateway", "nameservers", "bridge", "vlan"];
 const VIP_KEYS = ["ip", "provider"];
 const VIP_PROVIDERS: readonly VipProvider[] = ["talos", "kube-vip"];
 const IMAGE_KEYS = ["extensions", "datastore", "sharedDatastore"];
-const POOL_KEYS = ["cores", "memoryMiB", "diskGiB", "cpuType", "datastore", "nodes", "configPatches"];
+const POOL_KEYS = [
+  "cores",
+  "memoryMiB",
+  "diskGiB",
+  "cpuType",
+  "datastore",
+  "scsiHardware",
+  "nodes",
+  "configPatches",
+];
 const WORKER_POOL_KEYS = ["name", ...POOL_KEYS, "labels", "taints"];
 /** Stacks with these names are production: they need a control plane that survives a node failure. */
 const PRODUCTION_STACKS = ["prod", "production"];
@@ -720,9 +734,11 @@ function parsePool(
   const diskGiB = reader.integer(obj, "diskGiB", path);
   const cpuType = reader.optionalString(obj, "cpuType", path) ?? DEFAULT_CPU_TYPE;
   const datastore = reader.optionalString(obj, "datastore", path) ?? "local-lvm";
+  const scsiHardware = reader.optionalString(obj, "scsiHardware", path) ?? DEFAULT_SCSI_HARDWARE;
   reader.problems.push(
     ...checkCpuType(cpuType, `${path}.cpuType`),
     ...checkStorageId(datastore, `${path}.datastore`),
+    ...checkScsiHardware(scsiHardware, `${path}.scsiHardware`),
   );
   if (cores !== undefined && memoryMiB !== undefined && diskGiB !== undefined) {
     reader.problems.push(
@@ -747,7 +763,16 @@ function parsePool(
   ) {
     return undefined;
   }
-  return { cores, memoryMiB, diskGiB, cpuType, datastore, nodes: nodes as NodeSpec[], configPatches };
+  return {
+    cores,
+    memoryMiB,
+    diskGiB,
+    cpuType,
+    datastore,
+    scsiHardware: scsiHardware as ScsiHardware,
+    nodes: nodes as NodeSpec[],
+    configPatches,
+  };
 }
 
 function parseNode(raw: unknown, path: string, reader: ConfigReader): NodeSpec | undefined {

@@ -173,6 +173,7 @@ function poolArgs(cluster: ClusterSpec, pool: NodePoolSpec, image: TalosImage) {
     diskGiB: pool.diskGiB,
     cpuType: pool.cpuType,
     datastoreId: pool.datastore,
+    scsiHardware: pool.scsiHardware,
     prefixLength: cluster.network.prefixLength,
     gateway: cluster.network.gateway,
     nameservers: cluster.network.nameservers,

@@ -137,6 +137,12 @@ const rows: Row[] = [
     message: /lacks x86-64-v2/,
   },
   {
+    what: "an unknown SCSI controller",
+    edit: (c) => (c.workerPools[0].scsiHardware = "lsi"),
+    path: "cluster.workerPools[0].scsiHardware",
+    message: /"lsi" is not supported\. Use "virtio-scsi-single" or "virtio-scsi-pci"/,
+  },
+  {
     what: "a malformed node IP",
     edit: (c) => c.workerPools[0].nodes.push({ name: "w-3", pveNode: "pve", ip: "192.168.10.300" }),
     path: "cluster.workerPools[0].nodes[2].ip",

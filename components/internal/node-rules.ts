@@ -90,3 +90,15 @@ export function checkVmId(vmId: number, path: string): Problem[] {
 export type ScsiHardware = "virtio-scsi-single" | "virtio-scsi-pci";
 export const SCSI_HARDWARE: readonly ScsiHardware[] = ["virtio-scsi-single", "virtio-scsi-pci"];
 export const DEFAULT_SCSI_HARDWARE: ScsiHardware = "virtio-scsi-single";
+
+/** One of the SCSI controllers Talos installs on. */
+export function checkScsiHardware(value: string, path: string): Problem[] {
+  return SCSI_HARDWARE.includes(value as ScsiHardware)
+    ? []
+    : [
+        {
+          path,
+          message: `${show(value)} is not supported. Use ${SCSI_HARDWARE.map((s) => show(s)).join(" or ")}.`,
+        },
+      ];
+}

@@ -72,7 +72,7 @@ describe("benchmark", () => {
     async function simulateSize(workers: number) {
       const stack = stackOfSize({ controlPlanes: 3, workers });
       const clock = new VirtualClock();
-      const running = runOffline(program, { ...stack, stackTraces: false, scheduler: clock });
+      const running = runOffline(program, { ...stack, scheduler: clock });
       const seconds = await clock.drive(running);
       const run = succeeded(await running);
       return { seconds, path: criticalPath(clock.steps).map((s) => s.label), depth: longestChain(run).depth };

@@ -64,7 +64,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const stackConfig = readStackFile(file, readProjectName(PROJECT_DIR), stack);
-  const run = await runOffline(program, { ...stackConfig, stackTraces: false });
+  const run = await runOffline(program, stackConfig);
   if (run.error !== undefined) {
     const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);

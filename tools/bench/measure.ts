@@ -56,7 +56,7 @@ async function measurePlan(size: ClusterSize, parallel: number): Promise<PlanMea
   const { depth, chain } = longestChain(run);
 
   const clock = new VirtualClock(parallel);
-  const simulated = runOffline(program, { ...stack, stackTraces: false, scheduler: clock });
+  const simulated = runOffline(program, { ...stack, scheduler: clock });
   const upSeconds = await clock.drive(simulated);
   const simulatedRun = await simulated;
   if (simulatedRun.error !== undefined) {

@@ -87,8 +87,9 @@ export interface OfflineRunOptions {
   scheduler?: StepScheduler;
   /**
    * Keep stack traces during the run. The SDK captures one for every promise it makes (to report
-   * leaks) and ts-node source-maps each: most of a large run's time. Views that show no stack trace
-   * (the plan, the benchmark) turn them off; errors keep their messages. @default true
+   * leaks) and ts-node source-maps each: most of a large run's time, and nothing the plan, the
+   * benchmark or the tests show. Errors keep their messages either way; turn them on to debug the
+   * engine itself. @default false
    */
   stackTraces?: boolean;
 }
@@ -117,7 +118,7 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
   pulumi.runtime.setAllConfig(options.config ?? {}, options.secretKeys ?? []);
 
   const stackTraceLimit = Error.stackTraceLimit;
-  if (options.stackTraces === false) {
+  if (!options.stackTraces) {
     Error.stackTraceLimit = 0;
   }
   let error: unknown;

@@ -28,6 +28,7 @@ export interface CiliumCniArgs {
    * Cilium owns Service LoadBalancer IPs: L2 announcements (ARP) of addresses from an LB-IPAM pool of
    * these ranges (`a.b.c.d-a.b.c.e` or CIDRs, inside the node network). Leave unset when kube-vip owns
    * them: only one system may.
+   * @default none: no L2 announcements, no pool
    */
   loadBalancerRanges?: string[];
   /**

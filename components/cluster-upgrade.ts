@@ -5,10 +5,13 @@ import { checkInteger, Problem, show, throwIfProblems } from "./internal/validat
 import { talosMinor } from "./internal/versions";
 import { TalosImage } from "./talos-image";
 
+/** Which role rolls first: workers (the guide's advice) or control planes. */
 export type UpgradeOrder = "workers-first" | "control-plane-first";
+/** Every upgrade order, for validation. */
 export const UPGRADE_ORDERS: readonly UpgradeOrder[] = ["workers-first", "control-plane-first"];
 
 export interface ClusterUpgradeArgs {
+  /** The cluster's name, for the commands' messages. */
   clusterName: string;
   /** Target Talos version, e.g. "v1.13.9". */
   talosVersion: string;

@@ -53,7 +53,7 @@ export interface ControlPlaneArgs extends NodePoolArgs {
   forwardKubeDnsToHost?: boolean;
   /** Guards the cluster secrets and the control-plane VMs against deletion. @default false */
   protect?: boolean;
-  /** How version changes roll through the cluster. */
+  /** How version changes roll through the cluster. @default { order: "workers-first", maxParallelWorkers: 1 } */
   upgrade?: {
     /** Which role rolls first. @default "workers-first" */
     order?: UpgradeOrder;
@@ -76,13 +76,15 @@ export interface ClusterJoinInfo extends NodeLifecycle {
   readonly kubernetesVersion: pulumi.Output<string>;
   /** The machine-config contract (e.g. "v1.13"), fixed when the cluster was created. */
   readonly configContract: pulumi.Output<string>;
+  /** The CNI the configs set up: `cilium` (CNI none, kube-proxy off) or `flannel`. */
   readonly cni: Cni;
+  /** Whether Talos forwards kube-dns to its host DNS (off when Cilium masquerades in eBPF). */
   readonly forwardKubeDnsToHost: boolean;
   /** `https://<vip>:6443` */
   readonly endpoint: pulumi.Output<string>;
-  /** Secret. */
+  /** The cluster's CAs, keys and tokens (secret): what worker configs are rendered from. */
   readonly machineSecrets: pulumi.Output<talos.machine.MachineSecrets>;
-  /** Secret. */
+  /** Talos API client credentials (secret). */
   readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
 }
 
@@ -108,16 +110,27 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly endpoint: pulumi.Output<string>;
   /** The control-plane node IPs, bootstrap node first. */
   public readonly nodeIps: pulumi.Output<string[]>;
+  /** The cluster's CAs, keys and tokens (secret): what a WorkerPool's configs are rendered from. */
   public readonly machineSecrets: pulumi.Output<talos.machine.MachineSecrets>;
+  /** Talos API client credentials (secret): CA, client certificate and key. */
   public readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
+  /** The cluster name: Talos cluster name, kubeconfig context, Proxmox tag. */
   public readonly clusterName: string;
+  /** The Talos version the nodes run, e.g. "v1.13.9". */
   public readonly talosVersion: string;
+  /** The Kubernetes version the cluster runs: resolves after any roll, and configs follow it. */
   public readonly kubernetesVersion: pulumi.Output<string>;
+  /** The machine-config contract (e.g. "v1.13"), fixed when the cluster was created. */
   public readonly configContract: pulumi.Output<string>;
+  /** Control-plane node IPs: the Talos API endpoints of talosconfig and the commands (never the VIP). */
   public readonly controlPlaneEndpoints: readonly string[];
+  /** The rolling-upgrade command: config applies wait for it, so they never run ahead of an upgrade. */
   public readonly rollout: pulumi.Resource;
+  /** The whole cluster is going: removing a node skips the drain and the etcd leave. */
   public readonly teardown: boolean;
+  /** The CNI the configs set up: `cilium` (CNI none, kube-proxy off, installed by CiliumCni) or `flannel`. */
   public readonly cni: Cni;
+  /** Whether Talos forwards kube-dns to its host DNS (off when Cilium masquerades in eBPF). */
   public readonly forwardKubeDnsToHost: boolean;
   /** Who holds the VIP. */
   public readonly vipProvider: VipProvider;

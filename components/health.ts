@@ -3,9 +3,11 @@ import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
 
 export interface HealthGateArgs {
+  /** Talos API client credentials (secret). */
   clientConfiguration: pulumi.Input<ClientConfiguration>;
   /** Control-plane node IPs; also the Talos API endpoints of the check (never the VIP). */
   controlPlaneNodes: string[];
+  /** Worker node IPs, checked too. @default [] */
   workerNodes?: string[];
   /**
    * Also check Kubernetes: every node Ready, control-plane pods, CoreDNS. These need the CNI, so a

@@ -38,12 +38,13 @@ const RESET_TIMEOUT = "20m";
 
 /** What every node of a cluster shares for its life cycle: credentials, endpoints, the roll. */
 export interface NodeLifecycle {
+  /** The cluster name: Talos cluster name, kubeconfig context, Proxmox tag. */
   readonly clusterName: string;
   /** The Talos version the nodes run, e.g. "v1.13.9". */
   readonly talosVersion: string;
-  /** Secret. */
+  /** Talos API client credentials (secret). */
   readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
-  /** Secret; reaches the commands on stdin. */
+  /** The talosconfig (secret); it reaches the lifecycle commands on stdin. */
   readonly talosconfig: pulumi.Output<string>;
   /** Control-plane node IPs: the Talos API endpoints (never the VIP). */
   readonly controlPlaneEndpoints: readonly string[];
@@ -114,11 +115,15 @@ export interface PoolNodesInput {
 }
 
 export interface PoolNode {
+  /** The node name: hostname, VM name and Kubernetes node name. */
   name: string;
+  /** The node's static IP. */
   ip: string;
+  /** Its VM. */
   vm: TalosVm;
   /** Its delete drains the node (and leaves etcd) before the VM is deleted. */
   decommission: command.local.Command;
+  /** The config apply that installs Talos on the node and keeps its config current. */
   apply: talos.machine.ConfigurationApply;
 }
 

@@ -40,6 +40,7 @@ export interface TalosImageArgs {
 
 /** The platform whose image reads the Proxmox cloud-init drive (static IP, DNS, hostname). */
 export const TALOS_PLATFORM = "nocloud";
+/** The CPU architecture of the image and the installer: Proxmox VMs here are x86-64. */
 export const TALOS_ARCHITECTURE = "amd64";
 
 /**

@@ -7,6 +7,7 @@
 export interface Problem {
   /** Config path (`cluster.workerPools[0].nodes[2].ip`) or argument path (`TalosVm "cp-1" args.cores`). */
   readonly path: string;
+  /** What is wrong, the value received, what is allowed, and the fix. */
   readonly message: string;
 }
 

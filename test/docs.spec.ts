@@ -1,0 +1,44 @@
+/**
+ * The component reference in the README is generated from the TSDoc (npm run docs), and the TSDoc is
+ * complete: every component, args field (optional ones with @default) and output.
+ */
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { componentReference, withReference } from "../tools/docs";
+import { PROJECT_DIR } from "./harness";
+
+describe("component reference (npm run docs)", function () {
+  this.timeout(60_000);
+
+  it("documents every public component, args field (with @default when optional) and output", async () => {
+    const { missing } = await componentReference();
+    expect(missing).to.deep.equal([]);
+  });
+
+  it("is in the README as npm run docs writes it", async () => {
+    const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");
+    const { markdown } = await componentReference();
+    expect(withReference(readme, markdown) === readme, "README.md is out of date: run npm run docs").to.equal(
+      true,
+    );
+    expect(markdown).to.include("### ControlPlane");
+    expect(markdown).to.include("| `upgrade.maxParallelWorkers` | `number`");
+  });
+
+  it("finds what lacks TSDoc", async () => {
+    const { missing, markdown } = await componentReference(
+      join(PROJECT_DIR, "test", "fixtures", "docs", "undocumented.ts"),
+    );
+    expect(missing).to.deep.equal([
+      "Gap: no description",
+      "GapArgs.label: no description",
+      "GapArgs.label: optional without @default",
+      "GapArgs.zone: optional without @default",
+      "GapArgs.nested.depth: no description",
+      "GapArgs.nested.depth: optional without @default",
+      "Gap.size: no description",
+    ]);
+    expect(markdown).to.include("type `fixture:index:Gap`");
+  });
+});

@@ -3,7 +3,8 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "dist/", "plan/"] },
+  // The consumer fixture imports the packed package, which only exists inside the package test.
+  { ignores: ["node_modules/", "dist/", "plan/", "test/fixtures/consumer/"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

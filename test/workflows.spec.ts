@@ -1,0 +1,116 @@
+/**
+ * The GitHub Actions workflows: valid YAML, running what CI and the README promise, with the plugin and
+ * CLI versions the code pins (a version bump that forgets the workflow fails here).
+ */
+import { expect } from "chai";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { TALOS_PLUGIN_DOWNLOAD_URL, TALOS_PROVIDER_VERSION } from "../components/talos/provider";
+import { PROJECT_DIR } from "./harness";
+
+interface Step {
+  uses?: string;
+  run?: string;
+  with?: Record<string, unknown>;
+}
+interface Workflow {
+  name: string;
+  on: Record<string, unknown>;
+  permissions: Record<string, string>;
+  jobs: Record<
+    string,
+    { "runs-on": string; if?: string; strategy?: { matrix: Record<string, unknown[]> }; steps: Step[] }
+  >;
+}
+
+const WORKFLOWS = join(PROJECT_DIR, ".github", "workflows");
+const read = (file: string) => parse(readFileSync(join(WORKFLOWS, file), "utf8")) as Workflow;
+const packageJson = JSON.parse(readFileSync(join(PROJECT_DIR, "package.json"), "utf8")) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
+const pluginOf = (sdk: string) =>
+  (
+    JSON.parse(readFileSync(join(PROJECT_DIR, "node_modules", sdk, "package.json"), "utf8")) as {
+      version: string;
+      pulumi: { name: string; version?: string; server?: string };
+    }
+  ).pulumi;
+
+describe("GitHub workflows", () => {
+  it("are valid YAML with pinned actions and least privileges", () => {
+    const files = readdirSync(WORKFLOWS).sort();
+    expect(files).to.deep.equal(["ci.yml", "preview.yml"]);
+    for (const file of files) {
+      const workflow = read(file);
+      expect(workflow.name, file).to.be.a("string");
+      expect(workflow.permissions, file).to.include({ contents: "read" });
+      for (const job of Object.values(workflow.jobs)) {
+        expect(job["runs-on"], file).to.be.a("string");
+        for (const step of job.steps) {
+          expect(
+            Object.keys(step).some((k) => k === "uses" || k === "run"),
+            file,
+          ).to.equal(true);
+          if (step.uses) {
+            expect(step.uses, file).to.match(/^[\w-]+\/[\w-]+@v\d+$/);
+          }
+        }
+      }
+    }
+  });
+
+  it("CI runs .ci/run, which runs the README's test command, on every push and pull request", () => {
+    const ci = read("ci.yml");
+    expect(ci.on).to.have.keys("push", "pull_request");
+    const steps = ci.jobs.test.steps;
+    expect(steps.map((s) => s.run)).to.include("bash .ci/run");
+    const script = readFileSync(join(PROJECT_DIR, ".ci", "run"), "utf8");
+    expect(script).to.include("npm ci");
+    expect(script).to.include("npm run lint");
+    expect(script).to.match(/^npm test$/m);
+    expect(readFileSync(join(PROJECT_DIR, "README.md"), "utf8")).to.match(/^npm test {2,}# /m);
+  });
+
+  describe("preview", () => {
+    const preview = read("preview.yml");
+    const job = preview.jobs.preview;
+
+    it("previews every stack of the repository on pull requests and comments on the PR", () => {
+      expect(preview.on).to.have.keys("pull_request");
+      expect(preview.permissions).to.include({ "pull-requests": "write" });
+      const stacks = readdirSync(PROJECT_DIR)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+      expect(job.strategy?.matrix.stack).to.deep.equal(stacks);
+      const run = job.steps.find((s) => s.with?.command === "preview");
+      expect(run?.uses).to.match(/^pulumi\/actions@v\d+$/);
+      expect(run?.with).to.include({
+        "stack-name": "${{ matrix.stack }}",
+        "comment-on-pr": true,
+        "github-token": "${{ secrets.GITHUB_TOKEN }}",
+      });
+      // Forks get no secrets.
+      expect(job.if).to.equal("github.event.pull_request.head.repo.full_name == github.repository");
+    });
+
+    it("installs the CLI of the pinned SDK and the plugins the code pins, before the preview", () => {
+      const cli = packageJson.devDependencies["@pulumi/pulumi"];
+      for (const step of job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"))) {
+        expect(step.with?.["pulumi-version"]).to.equal(cli);
+      }
+      const installs = job.steps.findIndex((s) => s.run?.includes("pulumi plugin install"));
+      expect(installs).to.be.lessThan(job.steps.findIndex((s) => s.with?.command === "preview"));
+      const lines = (job.steps[installs].run as string).trim().split("\n");
+      const proxmox = pluginOf("@muhlba91/pulumi-proxmoxve");
+      expect(lines).to.deep.equal([
+        `pulumi plugin install resource talos ${TALOS_PROVIDER_VERSION} --server ${TALOS_PLUGIN_DOWNLOAD_URL}`,
+        `pulumi plugin install resource ${proxmox.name} ${proxmox.version} --server ${proxmox.server}`,
+        `pulumi plugin install resource kubernetes ${pluginOf("@pulumi/kubernetes").version}`,
+        `pulumi plugin install resource command ${packageJson.dependencies["@pulumi/command"]}`,
+      ]);
+    });
+  });
+});

@@ -4,7 +4,7 @@
  */
 import { expect } from "chai";
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { DECOMMISSION_SCRIPT, PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT } from "../components/internal/scripts";
@@ -161,7 +161,7 @@ describe("lifecycle scripts", () => {
       expect(targets(state, "upgrade")).to.deep.equal(["10.0.0.21", "10.0.0.22"]);
 
       writeFileSync(join(state, "calls"), "");
-      spawnSync("rm", [join(state, "fail-upgrade", "10.0.0.22")]);
+      rmSync(join(state, "fail-upgrade", "10.0.0.22"));
       const second = run(ROLLOUT_SCRIPT, environment(state, ROLLOUT_ENV));
       expect(second.status, second.output).to.equal(0);
       expect(targets(state, "upgrade")).to.deep.equal([

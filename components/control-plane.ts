@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { blockOf, isUsableHost, parseIPv4 } from "./internal/ipv4";
-import { DEFAULT_KUBE_VIP_INTERFACE, DEFAULT_KUBE_VIP_VERSION } from "./internal/kube-vip-manifests";
-import { Cni, kubeVipKubeconfigPatch, nodePatches, renderPatch } from "./internal/machine-config";
+import { DEFAULT_KUBE_VIP_VERSION } from "./internal/kube-vip-manifests";
+import { Cni, kubeVipIdentityPatch, nodePatches, renderPatch } from "./internal/machine-config";
 import { checkNodeInterface } from "./internal/network-rules";
 import { checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
 import {
@@ -37,8 +37,19 @@ export interface ControlPlaneArgs extends NodePoolArgs {
   vipProvider?: VipProvider;
   /** kube-vip image tag, when it holds the VIP. @default "v1.2.3" */
   kubeVipVersion?: string;
-  /** Interface kube-vip announces the VIP on. @default "ens18" (Proxmox's first virtio NIC) */
+  /**
+   * Interface kube-vip announces the VIP on. Unset, kube-vip takes the interface of the default route
+   * (the VM's only NIC); check it with `talosctl get links`.
+   * @default the interface of the default route
+   */
   kubeVipInterface?: string;
+  /**
+   * Control planes take workloads: Talos registers them without the `node-role.kubernetes.io/control-plane`
+   * NoSchedule taint. Needed when the cluster has no workers, or Hubble, kube-vip's cloud provider and
+   * every user workload stay Pending.
+   * @default false
+   */
+  allowSchedulingOnControlPlanes?: boolean;
   /**
    * `cilium`: Talos deploys no CNI and no kube-proxy, and a CiliumCni must follow. `flannel`: Talos's
    * defaults.
@@ -211,7 +222,9 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
         nodePatches({
           role: "controlplane",
           hostname: node.name,
+          ip: node.ip,
           cni,
+          allowSchedulingOnControlPlanes: args.allowSchedulingOnControlPlanes,
           forwardKubeDnsToHost,
           apiServerCertSans: [args.vip],
           ...(vipProvider === "talos"
@@ -220,17 +233,17 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
                 kubeVip: {
                   version: args.kubeVipVersion ?? DEFAULT_KUBE_VIP_VERSION,
                   vip: args.vip,
-                  iface: args.kubeVipInterface ?? DEFAULT_KUBE_VIP_INTERFACE,
+                  iface: args.kubeVipInterface,
                 },
               }),
         }),
-      // kube-vip's static pod authenticates with the bootstrap token: that patch stays secret.
+      // kube-vip's identity carries its token: that patch stays secret.
       secretPatches:
         vipProvider === "kube-vip"
           ? [
               pulumi.secret(
                 secrets.machineSecrets.apply((ms) =>
-                  renderPatch(kubeVipKubeconfigPatch(ms.certs.k8s.cert, ms.secrets.bootstrapToken)),
+                  renderPatch(kubeVipIdentityPatch(ms.certs.k8s.cert, ms.cluster.secret)),
                 ),
               ),
             ]

@@ -4,13 +4,13 @@ import { checkRanges, IpRange } from "./internal/ip-ranges";
 import {
   CLOUD_PROVIDER_RULES,
   DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION,
-  DEFAULT_KUBE_VIP_INTERFACE,
   DEFAULT_KUBE_VIP_VERSION,
   KUBE_VIP_CAPABILITIES,
   KUBE_VIP_CLOUD_PROVIDER_IMAGE,
   KUBE_VIP_IMAGE,
   KUBE_VIP_NAMESPACE,
   KUBE_VIP_RULES,
+  KUBE_VIP_TOLERATIONS,
   kubeVipServicesEnv,
   serviceRangesData,
 } from "./internal/kube-vip-manifests";
@@ -27,7 +27,12 @@ export interface KubeVipArgs {
   version?: string;
   /** kube-vip-cloud-provider image tag. @default "v0.0.12" */
   cloudProviderVersion?: string;
-  /** Interface Service VIPs are announced on (ARP). @default "ens18" (Proxmox's first virtio NIC) */
+  /**
+   * Interface Service VIPs are announced on (ARP). Unset, kube-vip takes the interface of the default
+   * route (kube-vip v1.2.3 `cmd/kube-vip.go`): the VM's only NIC, whatever Talos names it. Check the name
+   * with `talosctl get links`.
+   * @default the interface of the default route
+   */
   interface?: string;
 }
 
@@ -47,13 +52,13 @@ export class KubeVip extends pulumi.ComponentResource {
   constructor(name: string, args: KubeVipArgs, opts?: pulumi.ComponentResourceOptions) {
     const version = args.version ?? DEFAULT_KUBE_VIP_VERSION;
     const cloudProviderVersion = args.cloudProviderVersion ?? DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION;
-    const iface = args.interface ?? DEFAULT_KUBE_VIP_INTERFACE;
+    const iface = args.interface;
     const { ranges, problems } = checkServiceRanges(args.serviceRanges);
     throwIfProblems(`KubeVip "${name}"`, [
       ...problems,
       ...checkImageTag(version, "args.version"),
       ...checkImageTag(cloudProviderVersion, "args.cloudProviderVersion"),
-      ...checkNodeInterface(iface, "args.interface"),
+      ...(iface === undefined ? [] : checkNodeInterface(iface, "args.interface")),
     ]);
     super(KubeVip.TYPE, name, {}, opts);
     // A component's dependsOn does not hold back its children by itself: pass it on to them.
@@ -93,14 +98,15 @@ export class KubeVip extends pulumi.ComponentResource {
             spec: {
               serviceAccountName: serviceAccount.metadata.name,
               hostNetwork: true,
-              // Service VIPs may land on any node, control planes included.
-              tolerations: [{ operator: "Exists", effect: "NoSchedule" }],
+              // Service VIPs may land on any node, tainted ones included.
+              tolerations: KUBE_VIP_TOLERATIONS,
               containers: [
                 {
-                  name: "kube-vip",
-                  image: `${KUBE_VIP_IMAGE}:${version}`,
                   args: ["manager"],
                   env: kubeVipServicesEnv(iface),
+                  image: `${KUBE_VIP_IMAGE}:${version}`,
+                  imagePullPolicy: "IfNotPresent",
+                  name: "kube-vip",
                   securityContext: { capabilities: KUBE_VIP_CAPABILITIES },
                 },
               ],

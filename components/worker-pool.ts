@@ -58,6 +58,7 @@ export class WorkerPool extends pulumi.ComponentResource {
         nodePatches({
           role: "worker",
           hostname: node.name,
+          ip: node.ip,
           cni: cluster.cni,
           forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
           longhorn: args.longhorn ?? false,

@@ -42,7 +42,6 @@ import { VipProvider } from "../components/control-plane";
 import { checkRanges, IpRange } from "../components/internal/ip-ranges";
 import {
   DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION,
-  DEFAULT_KUBE_VIP_INTERFACE,
   DEFAULT_KUBE_VIP_VERSION,
 } from "../components/internal/kube-vip-manifests";
 import { Cni } from "../components/internal/machine-config";
@@ -127,7 +126,8 @@ export interface KubeVipSpec {
   enabled: boolean;
   version: string;
   cloudProviderVersion: string;
-  interface: string;
+  /** Unset: kube-vip takes the interface of the default route. */
+  interface?: string;
   /** `global` and/or namespace names to ranges. */
   serviceRanges: Record<string, string[]>;
 }
@@ -445,13 +445,15 @@ function parseLoadBalancing(
     cloudProviderVersion:
       reader.optionalString(kubeVipObj, "cloudProviderVersion", kubeVipPath) ??
       DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION,
-    interface: reader.optionalString(kubeVipObj, "interface", kubeVipPath) ?? DEFAULT_KUBE_VIP_INTERFACE,
+    interface: reader.optionalString(kubeVipObj, "interface", kubeVipPath),
     serviceRanges: parseServiceRanges(kubeVipObj.serviceRanges, `${kubeVipPath}.serviceRanges`, reader) ?? {},
   };
   reader.problems.push(
     ...checkImageTag(kubeVip.version, `${kubeVipPath}.version`),
     ...checkImageTag(kubeVip.cloudProviderVersion, `${kubeVipPath}.cloudProviderVersion`),
-    ...checkNodeInterface(kubeVip.interface, `${kubeVipPath}.interface`),
+    ...(kubeVip.interface === undefined
+      ? []
+      : checkNodeInterface(kubeVip.interface, `${kubeVipPath}.interface`)),
   );
 
   // Only one system may own Service LoadBalancer IPs.

@@ -89,8 +89,6 @@ describe("KubeVip", () => {
     expect(env).to.include({
       vip_arp: "true",
       port: "6443",
-      vip_interface: "ens18",
-      vip_subnet: "32",
       svc_enable: "true",
       svc_election: "true",
       vip_leaderelection: "true",
@@ -99,8 +97,18 @@ describe("KubeVip", () => {
       KUBERNETES_SERVICE_HOST: "localhost",
       KUBERNETES_SERVICE_PORT: "7445",
     });
-    expect(env).to.not.have.any.keys("cp_enable", "address", "vip_cidr");
+    // No interface named: kube-vip binds to the interface of the default route.
+    expect(env).to.not.have.any.keys("cp_enable", "address", "vip_cidr", "vip_interface");
     expect(ds.dependencies).to.include(one(run, T.binding, "kube-vip-binding").urn);
+  });
+
+  it("runs on every node, also those tainted NoSchedule or NoExecute", async () => {
+    const spec = podSpec(one(succeeded(await runKubeVip()), T.ds, "kube-vip-ds").inputs);
+    expect(spec.tolerations).to.deep.equal([
+      { effect: "NoSchedule", operator: "Exists" },
+      { effect: "NoExecute", operator: "Exists" },
+    ]);
+    expect(spec).to.not.have.property("affinity");
   });
 
   it("gives the cloud provider its ranges through the kubevip ConfigMap", async () => {

@@ -3,9 +3,10 @@
  */
 import { expect } from "chai";
 import { parseAllDocuments } from "yaml";
+import { kubeVipTokenSecret } from "../components/internal/kube-vip-manifests";
 import {
   installPatch,
-  kubeVipKubeconfigPatch,
+  kubeVipIdentityPatch,
   NodePatchInput,
   nodePatches,
   renderPatch,
@@ -16,6 +17,7 @@ const INSTALLER = "factory.talos.dev/nocloud-installer/abc:v1.13.9";
 const CONTROL_PLANE: NodePatchInput = {
   role: "controlplane",
   hostname: "cp-1",
+  ip: "192.168.10.21",
   cni: "cilium",
   talosVip: "192.168.10.50",
   apiServerCertSans: ["192.168.10.50"],
@@ -24,6 +26,7 @@ const CONTROL_PLANE: NodePatchInput = {
 const WORKER: NodePatchInput = {
   role: "worker",
   hostname: "w-1",
+  ip: "192.168.10.31",
   cni: "cilium",
 };
 
@@ -154,8 +157,57 @@ describe("machine-config patches", () => {
     expect(JSON.stringify(documents(WORKER))).to.not.include("hostDNS");
   });
 
+  it("pins the kubelet's node IP, and a control plane's etcd address, to the node's static IP", () => {
+    // kube-vip adds the VIP and Service IPs as /32s on the NIC; one below the node's address would
+    // otherwise become the node's InternalIP (Talos k8s/nodeip.go picks the lowest routed address).
+    expect(partials(documents(CONTROL_PLANE))).to.deep.include({
+      machine: { kubelet: { nodeIP: { validSubnets: ["192.168.10.21/32"] } } },
+      cluster: { etcd: { advertisedSubnets: ["192.168.10.21/32"] } },
+    });
+    expect(partials(documents(WORKER))).to.deep.include({
+      machine: { kubelet: { nodeIP: { validSubnets: ["192.168.10.31/32"] } } },
+    });
+    expect(JSON.stringify(documents(WORKER))).to.not.include("etcd");
+  });
+
+  it("lets control planes take workloads only when asked", () => {
+    const scheduling = { cluster: { allowSchedulingOnControlPlanes: true } };
+    expect(partials(documents({ ...CONTROL_PLANE, allowSchedulingOnControlPlanes: true }))).to.deep.include(
+      scheduling,
+    );
+    expect(JSON.stringify(documents(CONTROL_PLANE))).to.not.include("allowScheduling");
+    expect(JSON.stringify(documents({ ...WORKER, allowSchedulingOnControlPlanes: true }))).to.not.include(
+      "allowScheduling",
+    );
+  });
+
+  it("reaches a running cluster without a reboot: the node address and scheduling patches", () => {
+    // The v1alpha1 sections Talos v1.13.9 applies without a reboot in `auto` mode
+    // (internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_runtime.go, CanApplyImmediate).
+    const immediate = [
+      "cluster",
+      "machine.kubelet",
+      "machine.pods",
+      "machine.nodeLabels",
+      "machine.nodeTaints",
+    ];
+    const sections = (doc: Record<string, unknown>) =>
+      Object.entries(doc).flatMap(([top, value]) =>
+        top === "machine" ? Object.keys(value as object).map((k) => `machine.${k}`) : [top],
+      );
+    const added = nodePatches({ ...CONTROL_PLANE, allowSchedulingOnControlPlanes: true }).filter((p) =>
+      /^(node address|scheduling):/.test(p.purpose),
+    );
+    expect(added).to.have.length(2);
+    for (const doc of added.flatMap(parsed)) {
+      for (const section of sections(doc)) {
+        expect(immediate, section).to.include(section);
+      }
+    }
+  });
+
   describe("kube-vip holding the API VIP", () => {
-    const kubeVip = { version: "v1.2.3", vip: "192.168.10.50", iface: "ens18" };
+    const kubeVip = { version: "v1.2.3", vip: "192.168.10.50" };
     const docs = documents({ ...CONTROL_PLANE, talosVip: undefined, kubeVip });
     interface StaticPod {
       apiVersion: string;
@@ -163,67 +215,121 @@ describe("machine-config patches", () => {
       metadata: Record<string, unknown>;
       spec: {
         hostNetwork: boolean;
-        containers: { image: string; args: string[]; env: { name: string; value?: string }[] }[];
+        hostAliases: { ip: string; hostnames: string[] }[];
+        containers: {
+          image: string;
+          args: string[];
+          env: { name: string; value?: string }[];
+          volumeMounts: { mountPath: string }[];
+        }[];
         volumes: { hostPath: { path: string } }[];
       };
     }
-    const patch = partials(docs).find((d) => (d.machine as Record<string, unknown> | undefined)?.pods) as {
-      machine: { pods: StaticPod[] };
-      cluster: { inlineManifests: { name: string; contents: string }[] };
-    };
+    const pod = (
+      partials(docs).find((d) => (d.machine as Record<string, unknown> | undefined)?.pods) as {
+        machine: { pods: StaticPod[] };
+      }
+    ).machine.pods[0];
+    const env = Object.fromEntries(pod.spec.containers[0].env.map((e) => [e.name, e.value ?? "fieldRef"]));
 
     it("runs kube-vip as a static pod in control-plane mode, not the Talos VIP", () => {
       expect(typed(docs, "Layer2VIPConfig")).to.be.empty;
-      const pod = patch.machine.pods[0];
       expect(pod).to.deep.include({ apiVersion: "v1", kind: "Pod" });
       expect(pod.metadata).to.deep.include({ name: "kube-vip", namespace: "kube-system" });
-      const container = pod.spec.containers[0];
-      expect(container.image).to.equal("ghcr.io/kube-vip/kube-vip:v1.2.3");
-      expect(container.args).to.deep.equal(["manager"]);
-      const env = Object.fromEntries(container.env.map((e) => [e.name, e.value ?? "fieldRef"]));
+      expect(pod.spec.containers[0].image).to.equal("ghcr.io/kube-vip/kube-vip:v1.2.3");
       expect(env).to.include({
         vip_arp: "true",
         cp_enable: "true",
         address: "192.168.10.50",
-        vip_interface: "ens18",
         vip_leaderelection: "true",
         vip_leasename: "plndr-cp-lock",
         vip_nodename: "fieldRef",
       });
       expect(env).to.not.have.property("svc_enable");
-      expect(pod.spec.hostNetwork).to.equal(true);
+    });
+
+    it("reaches the local API server the way kube-vip dials it: admin.conf and kubernetes -> 127.0.0.1", () => {
+      // kube-vip v1.2.3 pkg/manager/manager.go: with /etc/kubernetes/admin.conf and cp_enable it dials
+      // kubernetes:<port>, whatever the kubeconfig's server says.
+      expect(pod.spec.containers[0].volumeMounts[0].mountPath).to.equal("/etc/kubernetes/admin.conf");
+      expect(pod.spec.hostAliases).to.deep.equal([{ hostnames: ["kubernetes"], ip: "127.0.0.1" }]);
+      expect(env.port).to.equal("6443");
       expect(pod.spec.volumes[0].hostPath.path).to.equal("/var/lib/kube-vip/kubeconfig");
     });
 
-    it("lets only the bootstrap-token group run the control-plane lease", () => {
-      const [role, binding] = parseAllDocuments(patch.cluster.inlineManifests[0].contents).map(
-        (d) => d.toJS() as { kind: string; rules: Record<string, unknown>[]; subjects: unknown[] },
-      );
-      expect(role.kind).to.equal("Role");
-      expect(role.rules[1]).to.deep.include({
-        resourceNames: ["plndr-cp-lock"],
-        verbs: ["get", "watch", "update"],
+    it("binds the interface of the default route unless one is named", () => {
+      expect(env).to.not.have.property("vip_interface");
+      const named = documents({
+        ...CONTROL_PLANE,
+        talosVip: undefined,
+        kubeVip: { ...kubeVip, iface: "ens19" },
       });
-      expect(binding.subjects).to.deep.equal([
-        { apiGroup: "rbac.authorization.k8s.io", kind: "Group", name: "system:bootstrappers" },
-      ]);
+      expect(JSON.stringify(named)).to.include('{"name":"vip_interface","value":"ens19"}');
     });
 
-    it("writes the static pod's kubeconfig for KubePrism with the bootstrap token", () => {
-      const [doc] = parsed(kubeVipKubeconfigPatch("Q0E=", "abcdef.0123456789abcdef")) as {
+    it("serves metrics on a port of its own, next to the services DaemonSet's :2112", () => {
+      expect(env.prometheus_server).to.equal(":2113");
+    });
+
+    describe("its own identity", () => {
+      const clusterSecret = "c2VjcmV0LW9mLXRoZS1jbHVzdGVy";
+      const [doc] = parsed(kubeVipIdentityPatch("Q0E=", clusterSecret)) as {
         machine: { files: { path: string; permissions: number; op: string; content: string }[] };
+        cluster: { inlineManifests: { name: string; contents: string }[] };
       }[];
-      const file = doc.machine.files[0];
-      expect(file).to.include({ path: "/var/lib/kube-vip/kubeconfig", permissions: 0o600, op: "create" });
-      const kubeconfig = parseAllDocuments(file.content)[0].toJS() as {
-        clusters: { cluster: Record<string, string> }[];
-        users: { user: Record<string, string> }[];
+      const manifests = parseAllDocuments(doc.cluster.inlineManifests[0].contents).map(
+        (d) => d.toJS() as Record<string, unknown> & { kind: string },
+      );
+      const ofKind = (kind: string): unknown => manifests.find((m) => m.kind === kind);
+      const secret = ofKind("Secret") as {
+        metadata: { name: string; namespace: string };
+        type: string;
+        stringData: Record<string, string>;
       };
-      expect(kubeconfig.clusters[0].cluster).to.deep.equal({
-        server: "https://localhost:7445",
-        "certificate-authority-data": "Q0E=",
+
+      it("is a bootstrap token of its own, derived from the cluster secret, never the cluster's", () => {
+        expect(secret.metadata).to.deep.equal({ name: "bootstrap-token-kvipcp", namespace: "kube-system" });
+        expect(secret.type).to.equal("bootstrap.kubernetes.io/token");
+        expect(secret.stringData["token-id"]).to.match(/^[a-z0-9]{6}$/);
+        expect(secret.stringData["token-secret"]).to.match(/^[a-z0-9]{16}$/);
+        expect(secret.stringData["usage-bootstrap-authentication"]).to.equal("true");
+        expect(kubeVipTokenSecret(clusterSecret)).to.equal(secret.stringData["token-secret"]);
+        expect(kubeVipTokenSecret("another-cluster")).to.not.equal(secret.stringData["token-secret"]);
       });
-      expect(kubeconfig.users[0].user).to.deep.equal({ token: "abcdef.0123456789abcdef" });
+
+      it("may run the control-plane lease and nothing else, as its own user", () => {
+        const role = ofKind("Role") as { rules: unknown[] };
+        expect(role.rules).to.deep.equal([
+          { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["create"] },
+          {
+            apiGroups: ["coordination.k8s.io"],
+            resources: ["leases"],
+            resourceNames: ["plndr-cp-lock"],
+            verbs: ["get", "update"],
+          },
+        ]);
+        const binding = ofKind("RoleBinding") as { subjects: unknown[] };
+        expect(binding.subjects).to.deep.equal([
+          { apiGroup: "rbac.authorization.k8s.io", kind: "User", name: "system:bootstrap:kvipcp" },
+        ]);
+        expect(JSON.stringify(manifests)).to.not.include("system:bootstrappers");
+      });
+
+      it("writes the static pod's kubeconfig with that token, readable by root only", () => {
+        const file = doc.machine.files[0];
+        expect(file).to.include({ path: "/var/lib/kube-vip/kubeconfig", permissions: 0o600, op: "create" });
+        const kubeconfig = parseAllDocuments(file.content)[0].toJS() as {
+          clusters: { cluster: Record<string, string> }[];
+          users: { user: Record<string, string> }[];
+        };
+        expect(kubeconfig.clusters[0].cluster).to.deep.equal({
+          server: "https://kubernetes:6443",
+          "certificate-authority-data": "Q0E=",
+        });
+        expect(kubeconfig.users[0].user).to.deep.equal({
+          token: `kvipcp.${secret.stringData["token-secret"]}`,
+        });
+      });
     });
   });
 });

@@ -6,10 +6,12 @@
  */
 import { stringify } from "yaml";
 import {
+  KUBE_VIP_IDENTITY_MANIFEST,
   KUBE_VIP_KUBECONFIG_PATH,
-  kubeVipControlPlaneRbac,
+  kubeVipIdentityManifests,
   kubeVipKubeconfig,
   kubeVipStaticPod,
+  kubeVipTokenSecret,
 } from "./kube-vip-manifests";
 import { KUBEPRISM_PORT } from "./kubeprism";
 import { NodeRole } from "./node-rules";
@@ -35,11 +37,15 @@ export const LONGHORN_MOUNT = "/var/lib/longhorn";
 export interface NodePatchInput {
   role: NodeRole;
   hostname: string;
+  /** The node's static address: the only one the kubelet and etcd may take as the node's. */
+  ip: string;
   cni: Cni;
   /** The Talos-native API VIP (control-plane nodes only), if Talos holds it. */
   talosVip?: string;
   /** kube-vip holds the API VIP instead: a static pod on every control plane. */
-  kubeVip?: { version: string; vip: string; iface: string };
+  kubeVip?: { version: string; vip: string; iface?: string };
+  /** Control planes take workloads (no NoSchedule taint): for clusters without workers. */
+  allowSchedulingOnControlPlanes?: boolean;
   /**
    * Talos forwards kube-dns queries to its host DNS (its default). Off when Cilium masquerades in
    * eBPF, which breaks CoreDNS otherwise.
@@ -74,6 +80,7 @@ export function nodePatches(input: NodePatchInput): Patch[] {
       purpose: `kubeprism: the node-local API endpoint on localhost:${KUBEPRISM_PORT}`,
       documents: [{ machine: { features: { kubePrism: { enabled: true, port: KUBEPRISM_PORT } } } }],
     },
+    nodeAddressPatch(input.role, input.ip),
   ];
   if (input.cni === "cilium") {
     patches.push({
@@ -103,15 +110,14 @@ export function nodePatches(input: NodePatchInput): Patch[] {
   }
   if (input.role === "controlplane" && input.kubeVip) {
     patches.push({
-      purpose: "kube-vip: a static pod holds the API VIP (leader-elected), with a Role for its lease",
-      documents: [
-        {
-          machine: { pods: [kubeVipStaticPod(input.kubeVip)] },
-          cluster: {
-            inlineManifests: [{ name: "kube-vip-control-plane-rbac", contents: kubeVipControlPlaneRbac() }],
-          },
-        },
-      ],
+      purpose: "kube-vip: a static pod holds the API VIP (leader-elected, dials the local API server)",
+      documents: [{ machine: { pods: [kubeVipStaticPod(input.kubeVip)] } }],
+    });
+  }
+  if (input.role === "controlplane" && input.allowSchedulingOnControlPlanes) {
+    patches.push({
+      purpose: "scheduling: control planes take workloads (the cluster has no workers)",
+      documents: [{ cluster: { allowSchedulingOnControlPlanes: true } }],
     });
   }
   if (input.forwardKubeDnsToHost === false) {
@@ -150,10 +156,35 @@ export function nodePatches(input: NodePatchInput): Patch[] {
   return patches;
 }
 
-/** The kube-vip static pod's kubeconfig, written to the node. Holds the bootstrap token: render it secret. */
-export function kubeVipKubeconfigPatch(caCertificateBase64: string, bootstrapToken: string): Patch {
+/**
+ * Pins the node's address. Talos takes the kubelet's node IP and etcd's advertised address from the
+ * node's routed addresses (internal/app/machined/pkg/controllers/k8s/nodeip.go, etcd/spec.go) and
+ * excludes only the VIPs Talos itself holds (k8s/nodeip_config.go). kube-vip adds the API VIP and every
+ * Service IP as /32s on the NIC, and one below the node's own address would become the node's IP. A
+ * /32 of the node's static address keeps exactly that one (addressutil.FilterIPs: subnet contains).
+ */
+function nodeAddressPatch(role: NodeRole, ip: string): Patch {
+  const only = [`${ip}/32`];
   return {
-    purpose: "kube-vip: the static pod's kubeconfig (KubePrism, cluster CA, bootstrap token)",
+    purpose: "node address: the static IP, never a VIP or Service address on the same NIC",
+    documents: [
+      {
+        machine: { kubelet: { nodeIP: { validSubnets: only } } },
+        ...(role === "controlplane" ? { cluster: { etcd: { advertisedSubnets: only } } } : {}),
+      },
+    ],
+  };
+}
+
+/**
+ * kube-vip's control-plane identity, written to every control plane: its kubeconfig on the node and,
+ * as inline manifests Talos applies at bootstrap, its bootstrap-token Secret and lease RBAC. Holds the
+ * token: render it secret.
+ */
+export function kubeVipIdentityPatch(caCertificateBase64: string, clusterSecret: string): Patch {
+  const tokenSecret = kubeVipTokenSecret(clusterSecret);
+  return {
+    purpose: "kube-vip: its own identity (bootstrap token, lease RBAC) and the static pod's kubeconfig",
     documents: [
       {
         machine: {
@@ -162,8 +193,13 @@ export function kubeVipKubeconfigPatch(caCertificateBase64: string, bootstrapTok
               path: KUBE_VIP_KUBECONFIG_PATH,
               permissions: 0o600,
               op: "create",
-              content: kubeVipKubeconfig(caCertificateBase64, bootstrapToken),
+              content: kubeVipKubeconfig(caCertificateBase64, tokenSecret),
             },
+          ],
+        },
+        cluster: {
+          inlineManifests: [
+            { name: KUBE_VIP_IDENTITY_MANIFEST, contents: kubeVipIdentityManifests(tokenSecret) },
           ],
         },
       },

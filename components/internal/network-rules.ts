@@ -29,13 +29,13 @@ export function checkBridge(bridge: string, path: string): Problem[] {
   );
 }
 
-/** A node's network interface as Talos names it. */
+/** A node's network interface as Talos names it (`talosctl get links`). */
 export function checkNodeInterface(name: string, path: string): Problem[] {
   return checkInterfaceName(
     name,
     path,
     "a network interface name",
-    `Proxmox's first virtio NIC is "ens18" under Talos (see talosctl get links).`,
+    `Leave it unset to use the interface of the default route, or copy a name from "talosctl get links".`,
   );
 }
 

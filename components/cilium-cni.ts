@@ -22,7 +22,11 @@ export interface CiliumCniArgs {
    * @default true
    */
   hostLegacyRouting?: boolean;
-  /** Hubble relay and UI. @default false */
+  /**
+   * Hubble relay and UI. They run as ordinary Deployments: a cluster without workers needs control
+   * planes that take workloads (ControlPlane `allowSchedulingOnControlPlanes`), or Helm times out.
+   * @default false
+   */
   hubble?: boolean;
   /**
    * Cilium owns Service LoadBalancer IPs: L2 announcements (ARP) of addresses from an LB-IPAM pool of
@@ -87,7 +91,7 @@ export class CiliumCni extends pulumi.ComponentResource {
       ciliumTalosValues({
         hostLegacyRouting: args.hostLegacyRouting ?? true,
         hubble: args.hubble ?? false,
-        l2Announcements: l2,
+        l2Addresses: ranges.reduce((sum, { range }) => sum + range.last - range.first + 1, 0),
       }),
       args.values ?? {},
     );

@@ -52,6 +52,8 @@ export = () => {
         : {}),
       cni: cluster.cni,
       forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
+      // Without workers, Hubble, kube-vip's cloud provider and every workload need the control planes.
+      allowSchedulingOnControlPlanes: cluster.workerPools.length === 0,
       upgrade: cluster.upgrade,
       teardown: cluster.teardown,
       protect: cluster.protect,

@@ -103,6 +103,12 @@ describe("CiliumCni", () => {
     expect((release.inputs.values as Record<string, unknown>).l2announcements).to.deep.equal({
       enabled: true,
     });
+    // 10 + 16 addresses: a lease per Service renewed every 5 s (Cilium's sizing formula) adds 6 QPS
+    // to twice the documented default.
+    expect((release.inputs.values as Record<string, unknown>).k8sClientRateLimit).to.deep.equal({
+      qps: 16,
+      burst: 32,
+    });
     const pool = one(run, CUSTOM.pool, "cilium-lb-pool");
     expect(pool.inputs).to.deep.include({
       apiVersion: "cilium.io/v2",
@@ -126,9 +132,21 @@ describe("CiliumCni", () => {
     expect(ofType(run, CUSTOM.poolAlpha)).to.have.length(1);
   });
 
-  it("creates no pool or policy without ranges", async () => {
-    const { run } = await releaseOf();
+  it("creates no pool or policy without ranges, and keeps Cilium's client rate limit", async () => {
+    const { run, release } = await releaseOf();
     expect(ofType(run, CUSTOM.pool).concat(ofType(run, CUSTOM.policy))).to.be.empty;
+    expect(release.inputs.values).to.not.have.property("k8sClientRateLimit");
+  });
+
+  it("lets the user's values set the client rate limit", async () => {
+    const { release } = await releaseOf({
+      loadBalancerRanges: ["10.0.0.200-10.0.0.209"],
+      values: { k8sClientRateLimit: { qps: 50 } },
+    });
+    expect((release.inputs.values as Record<string, unknown>).k8sClientRateLimit).to.deep.equal({
+      qps: 50,
+      burst: 24,
+    });
   });
 
   const refusals: [string, Partial<CiliumCniArgs>, RegExp][] = [

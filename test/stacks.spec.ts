@@ -56,6 +56,19 @@ describe("stacks", () => {
     });
   }
 
+  it("lets the control planes take workloads only in a cluster without workers", async () => {
+    const schedulable = (run: Awaited<ReturnType<typeof runStack>>) =>
+      [...machineConfigs(run).values()].map((yaml) => yaml.includes("allowSchedulingOnControlPlanes: true"));
+    expect(schedulable(succeeded(await runStack("homelab")))).to.not.include(true);
+    const cluster = exampleCluster("homelab");
+    cluster.workerPools = [];
+    cluster.longhorn = { enabled: false };
+    const alone = succeeded(await runStack("homelab", cluster));
+    const configs = machineConfigs(alone);
+    expect([...configs.keys()]).to.not.be.empty;
+    expect(schedulable(alone)).to.deep.equal([...configs.keys()].map(() => true));
+  });
+
   it("installs Cilium and kube-vip through a provider built from the kubeconfig, after bootstrap", async () => {
     const run = succeeded(await runStack("homelab"));
     const provider = one(run, "pulumi:providers:kubernetes", "homelab-kubernetes");

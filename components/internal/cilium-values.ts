@@ -29,7 +29,20 @@ export interface CiliumValuesInput {
   /** Talos >= 1.8 with kube-proxy replacement and Cilium >= 1.16.5 needs it, or DNS breaks (cilium#36852). */
   hostLegacyRouting: boolean;
   hubble: boolean;
-  l2Announcements: boolean;
+  /** Addresses in the LB-IPAM pool that Cilium announces over ARP; 0: no L2 announcements. */
+  l2Addresses: number;
+}
+
+/**
+ * The agent's API client limit for L2 announcements. Every announced Service is a lease its holder
+ * renews each `leaseRenewDeadline` (5 s by default), and Cilium's doc (Documentation/network/
+ * l2-announcements.rst, "Sizing client rate limit") warns that its default limit of 5 QPS / 10 burst
+ * is quickly reached: QPS = #services / leaseRenewDeadline, burst somewhat higher. Each pool address
+ * serves at most one Service, so the pool bounds #services. On top of twice the documented default.
+ */
+export function l2ClientRateLimit(addresses: number): { qps: number; burst: number } {
+  const qps = 10 + Math.ceil(addresses / 5);
+  return { qps, burst: 2 * qps };
 }
 
 /** The values Talos needs: Kubernetes IPAM, kube-proxy replacement through KubePrism, Talos's cgroups and capabilities. */
@@ -48,7 +61,8 @@ export function ciliumTalosValues(input: CiliumValuesInput): Record<string, unkn
     cgroup: { autoMount: { enabled: false }, hostRoot: "/sys/fs/cgroup" },
     bpf: { hostLegacyRouting: input.hostLegacyRouting },
     hubble: { relay: { enabled: input.hubble }, ui: { enabled: input.hubble } },
-    l2announcements: { enabled: input.l2Announcements },
+    l2announcements: { enabled: input.l2Addresses > 0 },
+    ...(input.l2Addresses > 0 ? { k8sClientRateLimit: l2ClientRateLimit(input.l2Addresses) } : {}),
   };
 }
 

@@ -41,10 +41,11 @@ export interface VmShapeArgs {
   /** Proxmox storage for the install disk, EFI vars and cloud-init drive. @default "local-lvm" */
   datastoreId?: string;
   /**
-   * SCSI controller. `virtio-scsi-single` gives each disk its own controller, which `iothread` needs.
-   * `virtio-scsi-pci` is what Sidero's guide uses while siderolabs/talos#11173 (install disk not found
-   * on some hosts) is open: choose it if a node hangs at install.
-   * @default "virtio-scsi-single"
+   * SCSI controller. `virtio-scsi-pci` is what Sidero's Talos 1.13 Proxmox guide uses, and warns against
+   * VirtIO SCSI Single while siderolabs/talos#11173 (bootstrap hangs, install disk not found) is open.
+   * `virtio-scsi-single` gives each disk its own controller, which `iothread` needs: an opt-in for hosts
+   * where it is known to work. Changing it on existing VMs reboots them (bpg's provider).
+   * @default "virtio-scsi-pci"
    */
   scsiHardware?: ScsiHardware;
   /** Prefix length of the node network, e.g. 24. */
@@ -95,8 +96,8 @@ export const CLOUD_INIT_INTERFACE = "ide2";
 
 /**
  * A Proxmox VM made for Talos: UEFI (OVMF, 4M EFI vars, no pre-enrolled keys), q35, a CPU with
- * x86-64-v2, VirtIO SCSI with iothread and discard, no ballooning, a virtio NIC, and a static IP
- * through the cloud-init drive that the nocloud image reads. It boots the ISO into maintenance mode at
+ * x86-64-v2, VirtIO SCSI with discard (and iothread on VirtIO SCSI Single), no ballooning, a virtio NIC,
+ * and a static IP through the NoCloud cloud-init drive that the nocloud image reads. It boots the ISO into maintenance mode at
  * that IP; once Talos is installed it boots from disk (boot order: disk, then CD).
  */
 export class TalosVm extends pulumi.ComponentResource {
@@ -164,6 +165,10 @@ export class TalosVm extends pulumi.ComponentResource {
           ? { enabled: true, type: "virtio", trim: true, waitForIp: { disabled: true } }
           : { enabled: false },
         initialization: {
+          // Talos's nocloud platform reads a NoCloud drive. Proxmox's own default for ostype l26 is the
+          // same, but bpg forces a new VM when this field changes (proxmoxtf/resource/vm/vm.go v0.111.1:
+          // ForceNew, read back as "" when never set): see ignoreChanges below.
+          type: "nocloud",
           datastoreId,
           interface: CLOUD_INIT_INTERFACE,
           ipConfigs: [{ ipv4: { address: `${args.ip}/${args.prefixLength}`, gateway: args.gateway } }],
@@ -176,7 +181,13 @@ export class TalosVm extends pulumi.ComponentResource {
         stopOnDestroy: true,
         protection: protect,
       },
-      { parent: this, protect },
+      {
+        parent: this,
+        protect,
+        // Set on create; never a reason to replace a running VM whose state has "" (created before the
+        // type was set explicitly, already NoCloud through Proxmox's default).
+        ignoreChanges: ["initialization.type"],
+      },
     );
 
     this.vmId = vm.vmId;

@@ -28,6 +28,7 @@ import {
   DEFAULT_CPU_TYPE,
   DEFAULT_SCSI_HARDWARE,
   NodeRole,
+  PREVIOUS_DEFAULT_SCSI_HARDWARE,
   ScsiHardware,
 } from "../components/internal/node-rules";
 import { checkNodeLabels, checkNodeTaints } from "../components/internal/kubernetes-names";
@@ -89,6 +90,8 @@ export interface NodePoolSpec {
   datastore: string;
   /** SCSI controller of the VM disks. */
   scsiHardware: ScsiHardware;
+  /** Whether the stack file names the controller (an unset one follows the library's default). */
+  scsiHardwareSet: boolean;
   nodes: NodeSpec[];
   /** Extra machine-config patches (strategic merge), rendered to YAML. */
   configPatches: string[];
@@ -736,6 +739,7 @@ function parsePool(
   const diskGiB = reader.integer(obj, "diskGiB", path);
   const cpuType = reader.optionalString(obj, "cpuType", path) ?? DEFAULT_CPU_TYPE;
   const datastore = reader.optionalString(obj, "datastore", path) ?? "local-lvm";
+  const scsiHardwareSet = obj.scsiHardware !== undefined;
   const scsiHardware = reader.optionalString(obj, "scsiHardware", path) ?? DEFAULT_SCSI_HARDWARE;
   reader.problems.push(
     ...checkCpuType(cpuType, `${path}.cpuType`),
@@ -772,6 +776,7 @@ function parsePool(
     cpuType,
     datastore,
     scsiHardware: scsiHardware as ScsiHardware,
+    scsiHardwareSet,
     nodes: nodes as NodeSpec[],
     configPatches,
   };
@@ -895,4 +900,55 @@ export function checkControlPlaneScaleDown(previousNodes: unknown, controlPlaneC
         `that keep at least ${quorum} (one pulumi up each).`,
     },
   ];
+}
+
+/** What the stack records of each node, for the next update to compare with. */
+export interface RecordedNode {
+  role: string;
+  pool?: string;
+  ip: string;
+  /** Absent in stacks last updated before talos-proxmox 0.2. */
+  scsiHardware?: string;
+}
+
+/**
+ * Existing VMs keep their SCSI controller. Changing it reboots every VM of a pool at once (bpg:
+ * scsi_hardware needs a reboot, reboot_after_update defaults to true; Pulumi updates sibling VMs in
+ * parallel), control planes included. Nodes recorded before 0.2 were created with that release's
+ * default, virtio-scsi-single: a stack that leaves the setting to the new default is refused until it
+ * names the controller its VMs have.
+ */
+export function checkScsiHardwareKept(previousNodes: unknown, cluster: ClusterSpec): Problem[] {
+  if (typeof previousNodes !== "object" || previousNodes === null) {
+    return [];
+  }
+  const previous = previousNodes as Record<string, Partial<RecordedNode> | undefined>;
+  const pools: [NodePoolSpec, string][] = [
+    [cluster.controlPlane, "cluster.controlPlane"],
+    ...cluster.workerPools.map((pool, i): [NodePoolSpec, string] => [pool, `cluster.workerPools[${i}]`]),
+  ];
+  const problems: Problem[] = [];
+  for (const [pool, path] of pools) {
+    const existing = pool.nodes.filter((node) => previous[node.name] !== undefined).map((node) => node.name);
+    const recorded = existing.map((name) => previous[name]?.scsiHardware);
+    const before = recorded.find((value) => value !== undefined);
+    if (before !== undefined && before !== pool.scsiHardware) {
+      problems.push({
+        path: `${path}.scsiHardware`,
+        message:
+          `is ${show(pool.scsiHardware)}, but the VMs ${existing.join(", ")} have ${show(before)}. Changing the ` +
+          `controller reboots every VM of the pool at once. Keep ${show(before)}; to move, add a pool with the ` +
+          `new controller, let its nodes join, then remove the old pool.`,
+      });
+    } else if (before === undefined && existing.length > 0 && !pool.scsiHardwareSet) {
+      problems.push({
+        path: `${path}.scsiHardware`,
+        message:
+          `is not set, and its default is now ${show(DEFAULT_SCSI_HARDWARE)} (Sidero's Talos 1.13 Proxmox guide), ` +
+          `but ${existing.join(", ")} were created with the earlier default ${show(PREVIOUS_DEFAULT_SCSI_HARDWARE)}; ` +
+          `switching would reboot them all at once. Set scsiHardware: ${PREVIOUS_DEFAULT_SCSI_HARDWARE} to keep them.`,
+      });
+    }
+  }
+  return problems;
 }

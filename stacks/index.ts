@@ -8,7 +8,14 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CiliumCni, ControlPlane, healthGate, KubeVip, TalosImage, WorkerPool } from "../components";
 import { throwIfProblems } from "../components/internal/validation";
-import { checkControlPlaneScaleDown, ClusterSpec, NodePoolSpec, readStackConfig } from "./config";
+import {
+  checkControlPlaneScaleDown,
+  checkScsiHardwareKept,
+  ClusterSpec,
+  NodePoolSpec,
+  readStackConfig,
+  RecordedNode,
+} from "./config";
 
 export = () => {
   // 1. Read and validate the whole stack config before anything is created.
@@ -130,28 +137,34 @@ export = () => {
     { dependsOn: [...(cilium ? [cilium] : []), ...workerPools] },
   );
 
-  // 9. Scaling the control plane down never drops below the quorum the last update left. The stack
-  //    reads its own previous outputs; a refusal fails the update before any deletion runs.
+  // 9. Scaling the control plane down never drops below the quorum the last update left, and existing
+  //    VMs keep their SCSI controller. The stack reads its own previous outputs; a refusal fails the
+  //    update before any deletion runs.
   const self = new pulumi.StackReference("previous", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
   });
   const scaleChecked = self.getOutput("nodes").apply((previousNodes) => {
-    throwIfProblems(
-      `Invalid configuration of stack "${pulumi.getStack()}"`,
-      checkControlPlaneScaleDown(previousNodes, cluster.controlPlane.nodes.length),
-    );
+    throwIfProblems(`Invalid configuration of stack "${pulumi.getStack()}"`, [
+      ...checkControlPlaneScaleDown(previousNodes, cluster.controlPlane.nodes.length),
+      ...checkScsiHardwareKept(previousNodes, cluster),
+    ]);
     return true;
   });
 
+  const scsiHardware = cluster.controlPlane.scsiHardware;
   const nodes = Object.fromEntries([
-    ...controlPlane.nodes.map((n) => [n.name, { role: "controlplane", ip: n.ip, vmId: n.vm.vmId }]),
-    ...workerPools.flatMap((pool, i) =>
-      pool.nodes.map((n) => [
+    ...controlPlane.nodes.map((n) => [
+      n.name,
+      { role: "controlplane", ip: n.ip, scsiHardware, vmId: n.vm.vmId },
+    ]),
+    ...workerPools.flatMap((pool, i) => {
+      const spec = cluster.workerPools[i];
+      return pool.nodes.map((n) => [
         n.name,
-        { role: "worker", pool: cluster.workerPools[i].name, ip: n.ip, vmId: n.vm.vmId },
-      ]),
-    ),
-  ]) as Record<string, { role: string; pool?: string; ip: string; vmId: pulumi.Output<number> }>;
+        { role: "worker", pool: spec.name, ip: n.ip, scsiHardware: spec.scsiHardware, vmId: n.vm.vmId },
+      ]);
+    }),
+  ]) as Record<string, RecordedNode & { vmId: pulumi.Output<number> }>;
 
   return {
     kubeconfig: pulumi.secret(
@@ -160,7 +173,7 @@ export = () => {
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,
     installerImage: image.installerImage,
-    // The next update reads these back to check a control-plane scale-down.
+    // The next update reads these back to check a control-plane scale-down and the SCSI controllers.
     nodes: pulumi.all([scaleChecked, nodes]).apply(([, checked]) => checked),
   };
 };

@@ -14,11 +14,17 @@ import { PROJECT_DIR } from "./harness";
 type Cluster = Record<string, unknown>;
 const COMMAND = "command:local:Command";
 
-/** The inputs the engine would compare: ignoreChanges paths removed. */
+/** The inputs the engine would compare: ignoreChanges paths (dotted, e.g. `initialization.type`) removed. */
 function comparable(resource: ResourceRecord): unknown {
   const inputs = structuredClone(resource.inputs);
   for (const path of resource.options.ignoreChanges) {
-    delete inputs[path];
+    const keys = path.split(".");
+    const last = keys.pop() as string;
+    const parent = keys.reduce<Record<string, unknown> | undefined>(
+      (node, key) => node?.[key] as Record<string, unknown> | undefined,
+      inputs,
+    );
+    delete parent?.[last];
   }
   return inputs;
 }
@@ -181,13 +187,89 @@ describe("day 2", () => {
   it("lets the control plane shrink by a minority", async () => {
     const cluster = exampleCluster("prod");
     const file = readStackFile(join(PROJECT_DIR, "Pulumi.prod.yaml"), readProjectName(PROJECT_DIR), "prod");
-    const five = Object.fromEntries([1, 2, 3, 4, 5].map((i) => [`cp-${i}`, { role: "controlplane" }]));
+    const five = Object.fromEntries(
+      [1, 2, 3, 4, 5].map((i) => [`cp-${i}`, { role: "controlplane", scsiHardware: "virtio-scsi-pci" }]),
+    );
     const run = await runOffline(program, {
       ...file,
       config: { ...file.config, "talos-proxmox:cluster": JSON.stringify(cluster) },
       previousOutputs: { nodes: five },
     });
     expect(run.error).to.equal(undefined);
+  });
+
+  describe("SCSI controllers of existing VMs", () => {
+    async function update(previousNodes: Record<string, unknown>, edit: (c: Cluster) => void = () => {}) {
+      const cluster = exampleCluster("homelab");
+      edit(cluster);
+      const file = readStackFile(
+        join(PROJECT_DIR, "Pulumi.homelab.yaml"),
+        readProjectName(PROJECT_DIR),
+        "homelab",
+      );
+      return runOffline(program, {
+        ...file,
+        config: { ...file.config, "talos-proxmox:cluster": JSON.stringify(cluster) },
+        previousOutputs: { nodes: previousNodes },
+      });
+    }
+    // What a stack last updated by talos-proxmox 0.1 recorded: no controller.
+    const before02 = {
+      "cp-1": { role: "controlplane", ip: "192.168.10.11" },
+      "w-1": { role: "worker", pool: "general", ip: "192.168.10.21" },
+    };
+
+    it("records each node's controller for the next update", async () => {
+      const run = succeeded(await runStack("homelab"));
+      const nodes = run.outputs?.nodes as Record<string, { scsiHardware: string }>;
+      expect(Object.values(nodes).map((n) => n.scsiHardware)).to.satisfy((values: string[]) =>
+        values.every((v) => v === "virtio-scsi-pci"),
+      );
+    });
+
+    it("refuses to switch VMs of an older stack to the new default, naming the setting that keeps them", async () => {
+      const run = await update(before02);
+      expect(run.error).to.be.instanceOf(Error);
+      const message = (run.error as Error).message;
+      expect(message).to.match(
+        /cluster\.controlPlane\.scsiHardware: is not set, and its default is now "virtio-scsi-pci".*cp-1 were created with the earlier default "virtio-scsi-single".*Set scsiHardware: virtio-scsi-single/,
+      );
+      expect(message).to.match(/cluster\.workerPools\[0\]\.scsiHardware: is not set/);
+    });
+
+    it("keeps them as they are once the stack names their controller", async () => {
+      const run = succeeded(
+        await update(before02, (c) => {
+          (c.controlPlane as Cluster).scsiHardware = "virtio-scsi-single";
+          for (const pool of c.workerPools as Cluster[]) {
+            pool.scsiHardware = "virtio-scsi-single";
+          }
+        }),
+      );
+      for (const vm of ofType(run, TYPES.vm)) {
+        expect(vm.inputs.scsiHardware, vm.name).to.equal("virtio-scsi-single");
+      }
+    });
+
+    it("refuses a controller change on recorded VMs, with the safe way", async () => {
+      const recorded = {
+        "cp-1": { role: "controlplane", ip: "192.168.10.11", scsiHardware: "virtio-scsi-pci" },
+      };
+      const run = await update(
+        recorded,
+        (c) => ((c.controlPlane as Cluster).scsiHardware = "virtio-scsi-single"),
+      );
+      expect((run.error as Error).message).to.match(
+        /cluster\.controlPlane\.scsiHardware: is "virtio-scsi-single", but the VMs cp-1 have "virtio-scsi-pci".*reboots every VM of the pool at once.*add a pool with the new controller/,
+      );
+    });
+
+    it("takes new nodes and recorded ones that keep their controller", async () => {
+      const recorded = {
+        "cp-1": { role: "controlplane", ip: "192.168.10.11", scsiHardware: "virtio-scsi-pci" },
+      };
+      succeeded(await update(recorded));
+    });
   });
 
   it("skips drains and etcd leaves once the stack says the whole cluster goes", async () => {

@@ -113,10 +113,10 @@ describe("offline plan (npm run plan)", function () {
     expect([...isos.keys()]).to.deep.equal(["pve1", "pve2", "pve3"]);
     expect(vms).to.have.length(6);
     for (const { inputs } of vms) {
-      expect(inputs).to.include({ bios: "ovmf", machine: "q35", scsiHardware: "virtio-scsi-single" });
+      expect(inputs).to.include({ bios: "ovmf", machine: "q35", scsiHardware: "virtio-scsi-pci" });
       expect(inputs.cpu).to.include({ type: "host" });
       expect(inputs.memory).to.include({ floating: 0 });
-      expect((inputs.disks as Record<string, unknown>[])[0]).to.include({ iothread: true, discard: "on" });
+      expect((inputs.disks as Record<string, unknown>[])[0]).to.include({ iothread: false, discard: "on" });
       expect(inputs.agent).to.include({ enabled: true });
       expect(inputs.cdrom).to.deep.equal({ fileId: isos.get(inputs.nodeName), interface: "ide0" });
       expect(inputs.networkDevices).to.deep.equal([

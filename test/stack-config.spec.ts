@@ -140,7 +140,7 @@ const rows: Row[] = [
     what: "an unknown SCSI controller",
     edit: (c) => (c.workerPools[0].scsiHardware = "lsi"),
     path: "cluster.workerPools[0].scsiHardware",
-    message: /"lsi" is not supported\. Use "virtio-scsi-single" or "virtio-scsi-pci"/,
+    message: /"lsi" is not supported\. Use "virtio-scsi-pci" or "virtio-scsi-single"/,
   },
   {
     what: "a malformed node IP",

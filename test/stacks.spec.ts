@@ -142,14 +142,16 @@ describe("stacks", () => {
     expect(one(run, TYPES.secrets, "prod-secrets").options.protect).to.equal(true);
   });
 
-  it("gives a pool plain VirtIO SCSI when the stack asks (siderolabs/talos#11173)", async () => {
+  it("gives a pool VirtIO SCSI Single with iothread only when the stack asks (siderolabs/talos#11173)", async () => {
     const cluster = exampleCluster("homelab");
-    (cluster.controlPlane as Record<string, unknown>).scsiHardware = "virtio-scsi-pci";
+    (cluster.controlPlane as Record<string, unknown>).scsiHardware = "virtio-scsi-single";
     const run = succeeded(await runStack("homelab", cluster));
     const cp = one(run, TYPES.vm, "homelab-cp-1").inputs;
-    expect(cp.scsiHardware).to.equal("virtio-scsi-pci");
-    expect((cp.disks as Record<string, unknown>[])[0]).to.include({ iothread: false });
-    expect(one(run, TYPES.vm, "homelab-general-w-1").inputs.scsiHardware).to.equal("virtio-scsi-single");
+    expect(cp.scsiHardware).to.equal("virtio-scsi-single");
+    expect((cp.disks as Record<string, unknown>[])[0]).to.include({ iothread: true });
+    const worker = one(run, TYPES.vm, "homelab-general-w-1").inputs;
+    expect(worker.scsiHardware).to.equal("virtio-scsi-pci");
+    expect((worker.disks as Record<string, unknown>[])[0]).to.include({ iothread: false });
   });
 
   it("applies the stack's own config patches after the library's", async () => {

@@ -48,7 +48,8 @@ describe("TalosVm", () => {
       started: true,
       bios: "ovmf",
       machine: "q35",
-      scsiHardware: "virtio-scsi-single",
+      // Sidero's Talos 1.13 Proxmox guide: VirtIO SCSI, not Single (siderolabs/talos#11173).
+      scsiHardware: "virtio-scsi-pci",
       bootOrders: ["scsi0", "ide0"],
       stopOnDestroy: true,
       protection: false,
@@ -69,7 +70,7 @@ describe("TalosVm", () => {
         datastoreId: "local-lvm",
         size: 32,
         fileFormat: "raw",
-        iothread: true,
+        iothread: false,
         discard: "on",
         ssd: true,
       },
@@ -82,6 +83,7 @@ describe("TalosVm", () => {
       waitForIp: { disabled: true },
     });
     expect(inputs.initialization).to.deep.equal({
+      type: "nocloud",
       datastoreId: "local-lvm",
       interface: "ide2",
       ipConfigs: [{ ipv4: { address: "192.168.10.11/24", gateway: "192.168.10.1" } }],
@@ -90,6 +92,13 @@ describe("TalosVm", () => {
     expect(inputs.startup).to.deep.equal({ order: 1 });
     expect(inputs.serialDevices).to.deep.equal([{ device: "socket" }]);
     expect(vm.options.protect).to.equal(false);
+  });
+
+  it("never replaces a running VM over its cloud-init type", async () => {
+    // bpg forces a new VM when initialization.type changes and reads "" for VMs that never set it: the
+    // type is set on create, then ignored.
+    const { vm } = await vmInputs();
+    expect(vm.options.ignoreChanges).to.deep.equal(["initialization.type"]);
   });
 
   it("boots the image's ISO from this Proxmox node on ide0, after the disk", async () => {
@@ -108,16 +117,17 @@ describe("TalosVm", () => {
       hostname: "talos-cp-1",
       cpuType: "x86-64-v2-AES",
       datastoreId: "ceph",
-      scsiHardware: "virtio-scsi-pci",
+      scsiHardware: "virtio-scsi-single",
       bridge: "vmbr1",
       vlanId: 20,
       startupOrder: 5,
     });
-    expect(inputs).to.include({ vmId: 1011, name: "talos-cp-1", scsiHardware: "virtio-scsi-pci" });
+    expect(inputs).to.include({ vmId: 1011, name: "talos-cp-1", scsiHardware: "virtio-scsi-single" });
     expect(inputs.cpu).to.deep.include({ type: "x86-64-v2-AES" });
+    // iothread only takes effect with a controller per disk.
     expect((inputs.disks as Record<string, unknown>[])[0]).to.include({
       datastoreId: "ceph",
-      iothread: false,
+      iothread: true,
     });
     expect(inputs.networkDevices).to.deep.equal([
       { bridge: "vmbr1", vlanId: 20, model: "virtio", firewall: false },

@@ -88,8 +88,14 @@ export function checkVmId(vmId: number, path: string): Problem[] {
 
 /** Talos installs to the first disk; which device that is depends on the controller. */
 export type ScsiHardware = "virtio-scsi-single" | "virtio-scsi-pci";
-export const SCSI_HARDWARE: readonly ScsiHardware[] = ["virtio-scsi-single", "virtio-scsi-pci"];
-export const DEFAULT_SCSI_HARDWARE: ScsiHardware = "virtio-scsi-single";
+export const SCSI_HARDWARE: readonly ScsiHardware[] = ["virtio-scsi-pci", "virtio-scsi-single"];
+/**
+ * Sidero's Talos 1.13 Proxmox guide (siderolabs/docs, talos/v1.13 .../proxmox.mdx) uses VirtIO SCSI and
+ * warns against VirtIO SCSI Single, which hangs some bootstraps (siderolabs/talos#11173, open).
+ */
+export const DEFAULT_SCSI_HARDWARE: ScsiHardware = "virtio-scsi-pci";
+/** What TalosVm used before talos-proxmox 0.2, when the default changed: the VMs of older stacks have it. */
+export const PREVIOUS_DEFAULT_SCSI_HARDWARE: ScsiHardware = "virtio-scsi-single";
 
 /** One of the SCSI controllers Talos installs on. */
 export function checkScsiHardware(value: string, path: string): Problem[] {

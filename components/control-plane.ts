@@ -19,7 +19,7 @@ import { ClientConfiguration } from "./talos/provider";
 export interface ControlPlaneArgs extends NodePoolArgs {
   /** Cluster name (DNS label): Talos cluster name, kubeconfig context, Proxmox tag. */
   clusterName: string;
-  /** Talos version the nodes install, e.g. `"v1.13.9"`; its minor is the config contract. */
+  /** Talos version the nodes install, a v1.13 release such as `"v1.13.9"`; its minor is the config contract. */
   talosVersion: string;
   /** Kubernetes version, e.g. `"1.36.1"`; must be one the Talos minor supports. */
   kubernetesVersion: string;

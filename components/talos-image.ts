@@ -12,7 +12,7 @@ import { checkDnsLabel, checkStorageId, Problem, throwIfProblems } from "./inter
 import * as talos from "./talos";
 
 export interface TalosImageArgs {
-  /** Talos version to boot and install, e.g. `"v1.13.9"`. */
+  /** Talos version to boot and install, a v1.13 release such as `"v1.13.9"`. */
   talosVersion: string;
   /**
    * Official system extensions baked into the image (and into the installer, so installed nodes keep

@@ -172,7 +172,11 @@ describe("ControlPlane", () => {
     ],
     ["no nodes", { nodes: [] }, /args\.nodes: is empty/],
     ["a Kubernetes version Talos 1.13 does not run", { kubernetesVersion: "1.30.4" }, /runs 1\.31 to 1\.36/],
-    ["an unknown Talos minor", { talosVersion: "v1.14.0" }, /no support data for Talos v1\.14/],
+    [
+      "a Talos minor it renders no configs for",
+      { talosVersion: "v1.14.0" },
+      /args\.talosVersion: Talos v1\.14 is not supported/,
+    ],
     ["a VIP on a node", { vip: "10.0.0.12" }, /args\.vip: .*is a node's address/],
     ["a VIP outside the network", { vip: "10.9.0.10" }, /args\.vip: .*outside the node network/],
     [

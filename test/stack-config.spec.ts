@@ -288,10 +288,17 @@ const rows: Row[] = [
     message: /Kubernetes 1.37.0 is not supported by Talos v1.13, which runs 1.31 to 1.36/,
   },
   {
-    what: "a Talos minor without support data",
-    edit: (c) => (c.talosVersion = "v1.9.5"),
-    path: "cluster.kubernetesVersion",
-    message: /no support data for Talos v1.9/,
+    what: "a Talos minor older than the config documents the patches use",
+    edit: (c) => (c.talosVersion = "v1.12.6"),
+    path: "cluster.talosVersion",
+    message:
+      /Talos v1\.12 is not supported: this library renders v1\.13\.x machine configs .*Use a v1\.13\.x release, e\.g\. "v1\.13\.9"/,
+  },
+  {
+    what: "a Talos minor newer than the provider's machinery",
+    edit: (c) => (c.talosVersion = "v1.14.0-rc.1"),
+    path: "cluster.talosVersion",
+    message: /Talos v1\.14 is not supported/,
   },
   {
     what: "an unknown CNI",

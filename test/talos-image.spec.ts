@@ -115,6 +115,11 @@ describe("TalosImage", () => {
   const refusals: [string, Partial<TalosImageArgs>, RegExp][] = [
     ["a Talos version without the v", { talosVersion: "1.13.9" }, /args\.talosVersion: .*Add the "v"/],
     [
+      "a Talos minor the library renders no configs for",
+      { talosVersion: "v1.12.6" },
+      /args\.talosVersion: Talos v1\.12 is not supported/,
+    ],
+    [
       "a malformed extension",
       { extensions: ["qemu-guest-agent"] },
       /args\.extensions\[0\]: .*"<org>\/<name>"/,

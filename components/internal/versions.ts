@@ -7,12 +7,33 @@ import { Problem, show } from "./validation";
 const TALOS_VERSION = /^v(\d+)\.(\d+)\.(\d+)(-(alpha|beta|rc)\.\d+)?$/;
 const KUBERNETES_VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 
+/**
+ * A Talos release of a minor this library renders configs for. The patches use documents that exist
+ * from v1.13 on (HostnameConfig, LinkAliasConfig, Layer2VIPConfig; `machine.network` is deprecated in
+ * v1.13), and the Talos provider 0.8.1 renders configs with Talos machinery v1.13: older minors reject
+ * those documents, and a newer minor's config contract is unknown to the provider.
+ */
 export function checkTalosVersion(version: string, path: string): Problem[] {
-  if (TALOS_VERSION.test(version)) {
+  if (!TALOS_VERSION.test(version)) {
+    const fix = /^\d/.test(version)
+      ? ` Add the "v": "v${version}".`
+      : ` Use a release tag such as "v1.13.9".`;
+    return [{ path, message: `${show(version)} is not a Talos release version (vMAJOR.MINOR.PATCH).${fix}` }];
+  }
+  const minor = talosMinor(version);
+  if (KUBERNETES_SUPPORT[minor] !== undefined) {
     return [];
   }
-  const fix = /^\d/.test(version) ? ` Add the "v": "v${version}".` : ` Use a release tag such as "v1.13.9".`;
-  return [{ path, message: `${show(version)} is not a Talos release version (vMAJOR.MINOR.PATCH).${fix}` }];
+  const supported = Object.keys(KUBERNETES_SUPPORT).map((m) => `${m}.x`);
+  return [
+    {
+      path,
+      message:
+        `Talos ${minor} is not supported: this library renders ${supported.join(", ")} machine configs ` +
+        `(HostnameConfig, LinkAliasConfig and Layer2VIPConfig documents, through the Talos provider 0.8.1 ` +
+        `and its v1.13 machinery). Use a ${supported.join(" or ")} release, e.g. "v1.13.9".`,
+    },
+  ];
 }
 
 export function checkKubernetesVersion(version: string, path: string): Problem[] {
@@ -35,14 +56,13 @@ export function talosMinor(version: string): string {
 }
 
 /**
- * Kubernetes minors each Talos minor supports, oldest to newest. Source: the Talos support matrix,
- * https://docs.siderolabs.com/talos/v1.13/getting-started/support-matrix (columns 1.13 and 1.12) and
- * https://www.talos.dev/v1.12/introduction/support-matrix (column 1.11). Newer Talos minors need a
- * row here, and a Talos provider whose machinery knows them (0.8.1 bundles Talos 1.13).
+ * Kubernetes minors each supported Talos minor runs, oldest to newest: the Talos minors this library
+ * renders configs for. Source: the Talos support matrix,
+ * https://docs.siderolabs.com/talos/v1.13/getting-started/support-matrix (column 1.13). A newer Talos
+ * minor needs patches checked against its config documents, a row here, and a Talos provider whose
+ * machinery knows it (0.8.1 bundles Talos 1.13).
  */
 export const KUBERNETES_SUPPORT: Readonly<Record<string, readonly [string, string]>> = {
-  "v1.11": ["1.29", "1.34"],
-  "v1.12": ["1.30", "1.35"],
   "v1.13": ["1.31", "1.36"],
 };
 
@@ -50,27 +70,15 @@ function minorNumber(version: string): number {
   return Number(version.split(".")[1]);
 }
 
-/** Whether the pinned Talos minor supports the Kubernetes version; both must be well formed. */
+/** Whether the pinned Talos minor runs the Kubernetes version; both must have passed their checks. */
 export function checkKubernetesSupported(
   talosVersion: string,
   kubernetesVersion: string,
   path: string,
 ): Problem[] {
   const minor = talosMinor(talosVersion);
-  const range = KUBERNETES_SUPPORT[minor];
-  if (!range) {
-    const known = Object.keys(KUBERNETES_SUPPORT).join(", ");
-    return [
-      {
-        path,
-        message:
-          `there is no support data for Talos ${minor} (known: ${known}). Use a known Talos minor, or add ` +
-          `its row to KUBERNETES_SUPPORT from the Talos support matrix.`,
-      },
-    ];
-  }
+  const [oldest, newest] = KUBERNETES_SUPPORT[minor];
   const k8sMinor = minorNumber(kubernetesVersion);
-  const [oldest, newest] = range;
   if (k8sMinor >= minorNumber(oldest) && k8sMinor <= minorNumber(newest)) {
     return [];
   }

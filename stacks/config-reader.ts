@@ -3,7 +3,7 @@
  * instead of stopping at the first. Unknown keys are problems too: a typo must not silently become a
  * default.
  */
-import { Problem, show } from "../components/internal/validation";
+import { nearest, Problem, show } from "../components/internal/validation";
 
 export type ConfigObject = Record<string, unknown>;
 
@@ -23,7 +23,7 @@ export class ConfigReader {
     const obj = value as ConfigObject;
     for (const key of Object.keys(obj)) {
       if (!allowedKeys.includes(key)) {
-        const near = closest(key, allowedKeys);
+        const near = nearest(key, allowedKeys);
         const hint = near ? `Did you mean ${show(near)}?` : `Allowed keys: ${allowedKeys.join(", ")}.`;
         this.report(`${path}.${key}`, `is not a known setting. ${hint}`);
       }
@@ -174,31 +174,4 @@ function describe(value: unknown): string {
     return `a mapping ${JSON.stringify(value)}`;
   }
   return show(value);
-}
-
-/** The allowed key nearest to a typo (edit distance at most 2), if any. */
-function closest(key: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const candidate of candidates) {
-    const d = editDistance(key.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
-      best = candidate;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      current[j] = Math.min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost);
-    }
-    previous = current;
-  }
-  return previous[b.length];
 }

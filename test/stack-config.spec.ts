@@ -137,6 +137,12 @@ const rows: Row[] = [
     message: /lacks x86-64-v2/,
   },
   {
+    what: "a CPU type Proxmox does not know",
+    edit: (c) => (c.workerPools[0].cpuType = "hots"),
+    path: "cluster.workerPools[0].cpuType",
+    message: /"hots" is not a QEMU CPU model Proxmox knows .*Did you mean "host"\?/,
+  },
+  {
     what: "an unknown SCSI controller",
     edit: (c) => (c.workerPools[0].scsiHardware = "lsi"),
     path: "cluster.workerPools[0].scsiHardware",

@@ -159,7 +159,20 @@ describe("TalosVm", () => {
     });
   }
 
+  it("takes any CPU model bpg's provider accepts with x86-64-v2, and custom models", async () => {
+    for (const cpuType of ["Haswell", "EPYC-Rome", "x86-64-v3", "custom-talos"]) {
+      const { inputs } = await vmInputs({ cpuType });
+      expect(inputs.cpu, cpuType).to.deep.include({ type: cpuType });
+    }
+  });
+
   const refusals: [string, Partial<VmArgs>, RegExp][] = [
+    [
+      "a CPU model in the wrong case (bpg compares case-sensitively)",
+      { cpuType: "haswell" },
+      /args\.cpuType: "haswell" is not a QEMU CPU model .*Did you mean "Haswell"\?/,
+    ],
+    ["an empty CPU type", { cpuType: "" }, /args\.cpuType: "" is not a QEMU CPU model/],
     [
       "a control plane with 1 core",
       { cores: 1 },

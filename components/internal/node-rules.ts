@@ -2,7 +2,7 @@
  * What a Talos VM needs from Proxmox, as rules shared by TalosVm (args) and the stack config
  * (`cluster.controlPlane.*`, `cluster.workerPools[i].*`).
  */
-import { checkInteger, Problem, show } from "./validation";
+import { checkInteger, nearest, Problem, show } from "./validation";
 
 export type NodeRole = "controlplane" | "worker";
 
@@ -38,22 +38,106 @@ export function checkNodeSize(
 }
 
 /**
- * Proxmox CPU models that lack x86-64-v2 (SSE4.2, POPCNT, SSSE3, CMPXCHG16B): Talos does not boot on
- * them. Anything else (host, x86-64-v2-AES and up, Nehalem and newer, EPYC, custom models) passes.
+ * The CPU models bpg's provider accepts (proxmoxtf/resource/vm/validators.go, CPUTypeValidator, v0.111.1;
+ * compared case-sensitively), besides `custom-<name>` for a custom model defined on the Proxmox host.
+ */
+export const CPU_TYPES: readonly string[] = [
+  "486",
+  "Broadwell",
+  "Broadwell-IBRS",
+  "Broadwell-noTSX",
+  "Broadwell-noTSX-IBRS",
+  "Cascadelake-Server",
+  "Cascadelake-Server-noTSX",
+  "Cascadelake-Server-v2",
+  "Cascadelake-Server-v4",
+  "Cascadelake-Server-v5",
+  "Conroe",
+  "Cooperlake",
+  "Cooperlake-v2",
+  "EPYC",
+  "EPYC-Genoa",
+  "EPYC-IBPB",
+  "EPYC-Milan",
+  "EPYC-Rome",
+  "EPYC-Rome-v2",
+  "EPYC-Rome-v3",
+  "EPYC-Rome-v4",
+  "EPYC-v3",
+  "EPYC-v4",
+  "Haswell",
+  "Haswell-IBRS",
+  "Haswell-noTSX",
+  "Haswell-noTSX-IBRS",
+  "Icelake-Client",
+  "Icelake-Client-noTSX",
+  "Icelake-Server",
+  "Icelake-Server-noTSX",
+  "Icelake-Server-v3",
+  "Icelake-Server-v4",
+  "Icelake-Server-v5",
+  "Icelake-Server-v6",
+  "IvyBridge",
+  "IvyBridge-IBRS",
+  "KnightsMill",
+  "Nehalem",
+  "Nehalem-IBRS",
+  "Opteron_G1",
+  "Opteron_G2",
+  "Opteron_G3",
+  "Opteron_G4",
+  "Opteron_G5",
+  "Penryn",
+  "SandyBridge",
+  "SandyBridge-IBRS",
+  "SapphireRapids",
+  "Skylake-Client",
+  "Skylake-Client-IBRS",
+  "Skylake-Client-noTSX-IBRS",
+  "Skylake-Client-v4",
+  "Skylake-Server",
+  "Skylake-Server-IBRS",
+  "Skylake-Server-noTSX-IBRS",
+  "Skylake-Server-v4",
+  "Skylake-Server-v5",
+  "Westmere",
+  "Westmere-IBRS",
+  "athlon",
+  "core2duo",
+  "coreduo",
+  "host",
+  "kvm32",
+  "kvm64",
+  "max",
+  "pentium",
+  "pentium2",
+  "pentium3",
+  "phenom",
+  "qemu32",
+  "qemu64",
+  "x86-64-v2",
+  "x86-64-v2-AES",
+  "x86-64-v3",
+  "x86-64-v4",
+];
+const CUSTOM_CPU_TYPE = /^custom-.+$/;
+
+/**
+ * Models of that list without x86-64-v2 (SSE4.2, POPCNT, SSSE3, CMPXCHG16B; Penryn stops at SSE4.1,
+ * Opteron_G3 at SSE4a): Talos does not boot on them.
  */
 export const CPU_TYPES_WITHOUT_X86_64_V2: readonly string[] = [
   "486",
+  "Conroe",
+  "Opteron_G1",
+  "Opteron_G2",
+  "Opteron_G3",
+  "Penryn",
   "athlon",
-  "conroe",
   "core2duo",
   "coreduo",
   "kvm32",
   "kvm64",
-  "n270",
-  "opteron_g1",
-  "opteron_g2",
-  "opteron_g3",
-  "penryn",
   "pentium",
   "pentium2",
   "pentium3",
@@ -64,19 +148,23 @@ export const CPU_TYPES_WITHOUT_X86_64_V2: readonly string[] = [
 
 export const DEFAULT_CPU_TYPE = "host";
 
+const CPU_FIX = `Use "host" (default, best performance) or "x86-64-v2-AES" when VMs must live-migrate between different CPUs.`;
+
 export function checkCpuType(cpuType: string, path: string): Problem[] {
-  if (cpuType.trim() === "") {
-    return [{ path, message: `the CPU type is empty. Use "host" (default) or "x86-64-v2-AES".` }];
+  if (CPU_TYPES_WITHOUT_X86_64_V2.includes(cpuType)) {
+    return [{ path, message: `CPU type ${show(cpuType)} lacks x86-64-v2, which Talos requires. ${CPU_FIX}` }];
   }
-  if (!CPU_TYPES_WITHOUT_X86_64_V2.includes(cpuType.toLowerCase())) {
+  if (CPU_TYPES.includes(cpuType) || CUSTOM_CPU_TYPE.test(cpuType)) {
     return [];
   }
+  const near = nearest(cpuType, CPU_TYPES);
+  const hint = near && !CPU_TYPES_WITHOUT_X86_64_V2.includes(near) ? ` Did you mean ${show(near)}?` : "";
   return [
     {
       path,
       message:
-        `CPU type ${show(cpuType)} lacks x86-64-v2, which Talos requires. Use "host" (default, best ` +
-        `performance) or "x86-64-v2-AES" when VMs must live-migrate between different CPUs.`,
+        `${show(cpuType)} is not a QEMU CPU model Proxmox knows (names are case-sensitive; a custom model is ` +
+        `"custom-<name>").${hint} ${CPU_FIX}`,
     },
   ];
 }

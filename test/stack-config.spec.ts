@@ -243,10 +243,18 @@ const rows: Row[] = [
     message: /is required/,
   },
   {
-    what: "a bad extension",
+    what: "an extension without its org",
     edit: (c) => (c.image.extensions = ["qemu-guest-agent"]),
     path: "cluster.image.extensions[0]",
-    message: /"<org>\/<name>"/,
+    message:
+      /"qemu-guest-agent" is not an official system extension of Talos v1\.13\.9.*Did you mean "siderolabs\/qemu-guest-agent"\?/,
+  },
+  {
+    what: "an extension that does not exist",
+    edit: (c) => (c.image.extensions = ["siderolabs/iscsi-tool"]),
+    path: "cluster.image.extensions[0]",
+    message:
+      /"siderolabs\/iscsi-tool" is not an official system extension.*Did you mean "siderolabs\/iscsi-tools"\?/,
   },
   {
     what: "a bad ISO storage",

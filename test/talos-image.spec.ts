@@ -120,13 +120,18 @@ describe("TalosImage", () => {
       /args\.talosVersion: Talos v1\.12 is not supported/,
     ],
     [
-      "a malformed extension",
-      { extensions: ["qemu-guest-agent"] },
-      /args\.extensions\[0\]: .*"<org>\/<name>"/,
+      "an extension Image Factory does not serve",
+      { extensions: ["siderolabs/qemu-guest-agnet"] },
+      /args\.extensions\[0\]: .*not an official system extension.*Did you mean "siderolabs\/qemu-guest-agent"/,
+    ],
+    [
+      "a name nothing is near",
+      { extensions: ["acme/widget"] },
+      /args\.extensions\[0\]: .*Use the "siderolabs\/<name>" form/,
     ],
     [
       "a repeated extension",
-      { extensions: ["siderolabs/a", "siderolabs/a"] },
+      { extensions: ["siderolabs/zfs", "siderolabs/zfs"] },
       /args\.extensions\[1\]: .*twice/,
     ],
     ["no Proxmox node", { pveNodes: [] }, /args\.pveNodes: is empty/],

@@ -3,7 +3,8 @@
  * YAML, so order matters: extensions are sorted and de-duplicated here, and reordering them in the
  * stack config never changes the schematic (hence never triggers an upgrade).
  */
-import { Problem, show } from "./validation";
+import { EXTENSIONS_RELEASE, OFFICIAL_EXTENSIONS } from "./talos-extensions";
+import { nearest, Problem, show } from "./validation";
 
 export const QEMU_GUEST_AGENT = "siderolabs/qemu-guest-agent";
 export const ISCSI_TOOLS = "siderolabs/iscsi-tools";
@@ -12,18 +13,19 @@ export const UTIL_LINUX_TOOLS = "siderolabs/util-linux-tools";
 /** The guide's extensions: the Proxmox guest agent, and what Longhorn needs (iSCSI, util-linux). */
 export const DEFAULT_EXTENSIONS: readonly string[] = [QEMU_GUEST_AGENT, ISCSI_TOOLS, UTIL_LINUX_TOOLS];
 
-const EXTENSION_NAME = /^[a-z0-9][a-z0-9._-]*\/[a-z0-9][a-z0-9._-]*$/;
-
+/** Names Image Factory serves for the supported Talos minor; anything else is refused by the factory. */
 export function checkExtensions(extensions: readonly string[], path: string): Problem[] {
   const problems: Problem[] = [];
   const seen = new Set<string>();
   extensions.forEach((extension, i) => {
-    if (!EXTENSION_NAME.test(extension)) {
+    if (!OFFICIAL_EXTENSIONS.includes(extension)) {
+      const near =
+        nearest(extension, OFFICIAL_EXTENSIONS) ?? nearest(`siderolabs/${extension}`, OFFICIAL_EXTENSIONS);
       problems.push({
         path: `${path}[${i}]`,
         message:
-          `${show(extension)} is not an official extension name. Use the "<org>/<name>" form of ` +
-          `https://github.com/siderolabs/extensions, e.g. "${QEMU_GUEST_AGENT}".`,
+          `${show(extension)} is not an official system extension of Talos ${EXTENSIONS_RELEASE} ` +
+          `(siderolabs/extensions). ${near ? `Did you mean ${show(near)}?` : `Use the "siderolabs/<name>" form, e.g. "${QEMU_GUEST_AGENT}".`}`,
       });
     } else if (seen.has(extension)) {
       problems.push({

@@ -172,6 +172,21 @@ describe("CiliumCni", () => {
       /args\.values\.bpf\.masquerade: eBPF masquerading breaks CoreDNS/,
     ],
     [
+      "kube-proxy replacement off while Talos runs no kube-proxy",
+      { values: { kubeProxyReplacement: false } },
+      /args\.values\.kubeProxyReplacement: is false, but Talos runs no kube-proxy under Cilium/,
+    ],
+    [
+      "the pre-1.14 partial kube-proxy replacement",
+      { values: { kubeProxyReplacement: "partial" } },
+      /args\.values\.kubeProxyReplacement: is "partial"/,
+    ],
+    [
+      "no direct API address",
+      { values: { k8sServiceHost: "" } },
+      /args\.values\.k8sServiceHost: is empty: without kube-proxy/,
+    ],
+    [
       "a malformed range",
       { loadBalancerRanges: ["10.0.0.200-10.0.0.300"] },
       /args\.loadBalancerRanges\[0\]: .*not a range or CIDR/,

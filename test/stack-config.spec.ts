@@ -418,6 +418,12 @@ const rows: Row[] = [
     message: /no "v"/,
   },
   {
+    what: "Cilium values that turn kube-proxy replacement off",
+    edit: (c) => (c.cilium.values = { kubeProxyReplacement: false }),
+    path: "cluster.cilium.values.kubeProxyReplacement",
+    message: /Talos runs no kube-proxy under Cilium/,
+  },
+  {
     what: "SYS_MODULE in the Cilium values",
     edit: (c) => (c.cilium.values = { securityContext: { capabilities: { ciliumAgent: ["SYS_MODULE"] } } }),
     path: "cluster.cilium.values.securityContext.capabilities.ciliumAgent",

@@ -143,6 +143,28 @@ export function checkCiliumValues(
       message: `Talos mounts cgroup2 itself at /sys/fs/cgroup; Cilium must not. Remove the override.`,
     });
   }
+  // Talos runs no kube-proxy under Cilium (cluster.proxy.disabled): Cilium must replace it, and reach the
+  // API without a Service ClusterIP, which only kube-proxy or Cilium itself would serve.
+  const replacement = at(values, ["kubeProxyReplacement"]);
+  if (replacement !== undefined && replacement !== true && replacement !== "true") {
+    problems.push({
+      path: `${path}.kubeProxyReplacement`,
+      message:
+        `is ${show(replacement)}, but Talos runs no kube-proxy under Cilium (cluster.proxy.disabled): Services ` +
+        `would stop working. Remove the override (the Talos values set it to true), or use cni: flannel.`,
+    });
+  }
+  for (const key of ["k8sServiceHost", "k8sServicePort"]) {
+    const value = at(values, [key]);
+    if (value === null || value === "") {
+      problems.push({
+        path: `${path}.${key}`,
+        message:
+          `is empty: without kube-proxy, Cilium reaches the API only through a direct address. Remove the ` +
+          `override (KubePrism, localhost:${KUBEPRISM_PORT}) or name another one.`,
+      });
+    }
+  }
   if (masqueradesWithBpf(values) && talosForwardsKubeDnsToHost) {
     problems.push({
       path: `${path}.bpf.masquerade`,

@@ -2,6 +2,7 @@
  * The stack configuration contract: `talos-proxmox:cluster` plus the Proxmox provider keys, read from
  * `Pulumi.<stack>.yaml`, validated as a whole before any resource exists, and mapped to typed specs.
  */
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import {
@@ -57,6 +58,7 @@ import {
   checkImageTag,
   checkInteger,
   checkStorageId,
+  nearest,
   Problem,
   show,
   throwIfProblems,
@@ -218,6 +220,7 @@ export function readStackConfig(): StackSpec {
       reader.report(key, `is not a known setting. All settings live under ${PROJECT_NAMESPACE}:cluster.`);
     }
   }
+  reader.problems.push(...checkProxmoxKeys());
   const proxmoxConfig = new pulumi.Config("proxmoxve");
   const endpoint = proxmoxConfig.get("endpoint");
   reader.problems.push(...checkEndpoint(endpoint));
@@ -240,6 +243,59 @@ export function readStackConfig(): StackSpec {
     throw new Error("unreachable: the cluster config parsed without problems but yielded nothing");
   }
   return { cluster, proxmox };
+}
+
+/**
+ * The `proxmoxve:*` settings this stack passes to its Proxmox provider. The provider is explicit, so
+ * Pulumi hands it only these: any other `proxmoxve:*` key in the stack file would be silently ignored.
+ */
+const PROXMOX_KEYS = ["endpoint", "apiToken", "insecure"];
+
+function checkProxmoxKeys(): Problem[] {
+  const problems: Problem[] = [];
+  // Every setting of the pinned provider: the getters of its generated config module.
+  const providerKeys = Object.keys(proxmoxve.config);
+  for (const key of Object.keys(pulumi.runtime.allConfig())) {
+    const name = key.startsWith("proxmoxve:") ? key.slice("proxmoxve:".length) : undefined;
+    if (name === undefined || PROXMOX_KEYS.includes(name)) {
+      continue;
+    }
+    const near = nearest(name, PROXMOX_KEYS);
+    problems.push({
+      path: key,
+      message: providerKeys.includes(name)
+        ? `is a Proxmox provider setting this stack does not pass on (it passes ${PROXMOX_KEYS.join(", ")}). Remove it.`
+        : `is not a setting of the Proxmox provider.${near ? ` Did you mean proxmoxve:${near}?` : ""} ` +
+          `This stack reads ${PROXMOX_KEYS.map((k) => `proxmoxve:${k}`).join(", ")}.`,
+    });
+  }
+  if (
+    pulumi.runtime.allConfig()["proxmoxve:apiToken"] !== undefined &&
+    !isConfigSecret("proxmoxve:apiToken")
+  ) {
+    problems.push({
+      path: "proxmoxve:apiToken",
+      message:
+        `is stored in plain text in the stack file. Encrypt it: pulumi config set --secret proxmoxve:apiToken ` +
+        `'<user>@<realm>!<token id>=<secret>' (or remove it and export PROXMOX_VE_API_TOKEN, which the ` +
+        `provider reads when the setting is unset). Then rotate the token: it has been readable in the file.`,
+    });
+  }
+  return problems;
+}
+
+/**
+ * Whether the stack file stores a key encrypted (`secure:`). The Pulumi CLI's language host passes the
+ * secret keys in PULUMI_CONFIG_SECRET_KEYS (pulumi/pulumi sdk/nodejs/cmd/pulumi-language-nodejs), and
+ * the SDK answers from them in `runtime.isConfigSecret` (sdk/nodejs/runtime/config.ts: exported, marked
+ * internal). The pinned SDK has it; an SDK without it fails here rather than letting a token through.
+ */
+function isConfigSecret(key: string): boolean {
+  const check = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+  if (typeof check !== "function") {
+    throw new Error("@pulumi/pulumi no longer has runtime.isConfigSecret: update stacks/config.ts.");
+  }
+  return check(key);
 }
 
 function checkEndpoint(endpoint: string | undefined): Problem[] {

@@ -283,6 +283,29 @@ const rows: Row[] = [
     message: /must use https/,
   },
   {
+    what: "a misspelled Proxmox setting",
+    edit: () => undefined,
+    extraConfig: { "proxmoxve:insecrue": "true" },
+    path: "proxmoxve:insecrue",
+    message: /is not a setting of the Proxmox provider\. Did you mean proxmoxve:insecure\?/,
+  },
+  {
+    what: "a Proxmox provider setting the stack's explicit provider would never see",
+    edit: () => undefined,
+    extraConfig: { "proxmoxve:password": "hunter2" },
+    path: "proxmoxve:password",
+    message:
+      /is a Proxmox provider setting this stack does not pass on \(it passes endpoint, apiToken, insecure\)/,
+  },
+  {
+    what: "an API token in plain text",
+    edit: () => undefined,
+    extraConfig: { "proxmoxve:apiToken": "pulumi@pve!talos=0b1c2d3e" },
+    path: "proxmoxve:apiToken",
+    message:
+      /is stored in plain text in the stack file\. Encrypt it: pulumi config set --secret proxmoxve:apiToken/,
+  },
+  {
     what: "prod with one control plane",
     stack: "prod",
     edit: (c) => c.controlPlane.nodes.splice(1, 2),

@@ -5,6 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { checkConfigPatches } from "./internal/config-patches";
 import { parseIPv4 } from "./internal/ipv4";
 import { installPatch, Patch, renderPatch } from "./internal/machine-config";
 import { NodeRole } from "./internal/node-rules";
@@ -25,7 +26,8 @@ export interface NodePoolArgs extends VmShapeArgs {
   nodes: PoolNodeArgs[];
   /**
    * Extra machine-config patches for every node of the pool (strategic-merge YAML, multi-document
-   * allowed), applied after this library's own: the escape hatch for anything not modelled here.
+   * allowed, or RFC 6902 JSON patches), applied after this library's own: the escape hatch for anything
+   * not modelled here. Fields Talos v1.13 deprecates (`machine.network`, ...) are refused.
    * @default []
    */
   configPatches?: string[];
@@ -58,6 +60,7 @@ export interface NodeLifecycle {
 export function checkNodePool(role: NodeRole, args: NodePoolArgs): Problem[] {
   const problems = [
     ...checkVmShape(role, args, "args"),
+    ...checkConfigPatches(args.configPatches ?? [], "args.configPatches"),
     ...args.nodes.flatMap((node, i) =>
       checkVmPlacement({ ...node, hostname: node.name }, args, `args.nodes[${i}]`, "args"),
     ),

@@ -3,6 +3,7 @@
  * `Pulumi.<stack>.yaml`, validated as a whole before any resource exists, and mapped to typed specs.
  */
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { checkConfigPatches } from "../components/internal/config-patches";
 import * as pulumi from "@pulumi/pulumi";
 import { stringify } from "yaml";
 import {
@@ -814,6 +815,7 @@ function parsePool(
   const configPatches = (reader.optionalMappingList(obj, "configPatches", path) ?? []).map((patch) =>
     stringify(patch, { version: "1.1" }),
   );
+  reader.problems.push(...checkConfigPatches(configPatches, `${path}.configPatches`));
   const rawNodes = reader.list(obj, "nodes", path, "nodes");
   const nodes = rawNodes?.map((rawNode, i) => parseNode(rawNode, `${path}.nodes[${i}]`, reader));
   if (

@@ -150,10 +150,10 @@ describe("ControlPlane", () => {
 
   it("appends the caller's patches after its own", async () => {
     const run = succeeded(
-      await runControlPlane({ configPatches: ["machine:\n  time:\n    servers: [time.example]\n"] }),
+      await runControlPlane({ configPatches: ['machine:\n  sysctls:\n    vm.max_map_count: "262144"\n'] }),
     );
     const patches = one(run, TYPES.configApply, "lab-cp-1-config").inputs.configPatches as string[];
-    expect(patches[patches.length - 1]).to.equal("machine:\n  time:\n    servers: [time.example]\n");
+    expect(patches[patches.length - 1]).to.equal('machine:\n  sysctls:\n    vm.max_map_count: "262144"\n');
     expect(patches[0]).to.match(/^# install: /);
   });
 

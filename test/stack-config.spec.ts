@@ -283,6 +283,16 @@ const rows: Row[] = [
     message: /must use https/,
   },
   {
+    what: "a config patch with a field Talos v1.13 deprecates",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        { machine: { sysctls: {} } },
+        { machine: { time: { servers: ["pool.ntp.org"] } } },
+      ]),
+    path: "cluster.workerPools[0].configPatches[1]",
+    message: /sets "machine\.time", which Talos v1\.13 deprecates .*TimeSyncConfig/,
+  },
+  {
     what: "a misspelled Proxmox setting",
     edit: () => undefined,
     extraConfig: { "proxmoxve:insecrue": "true" },

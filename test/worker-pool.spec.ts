@@ -108,6 +108,21 @@ describe("WorkerPool", () => {
 
   const refusals: [string, Partial<Args>, RegExp][] = [
     ["no nodes", { nodes: [] }, /args\.nodes: is empty/],
+    [
+      "a patch that is not YAML",
+      { configPatches: ["machine:\n  sysctls: {a: 1\n"] },
+      /args\.configPatches\[0\]: is not valid YAML \(line \d+, column \d+\)/,
+    ],
+    [
+      "a patch with the deprecated machine.network",
+      { configPatches: ["machine:\n  network:\n    hostname: w-1\n"] },
+      /args\.configPatches\[0\]: sets "machine\.network", which Talos v1\.13 deprecates.*HostnameConfig/,
+    ],
+    [
+      "a JSON patch on a deprecated field",
+      { configPatches: ['[{"op": "add", "path": "/cluster/etcd/subnet", "value": "10.0.0.0/24"}]'] },
+      /args\.configPatches\[0\]: sets "cluster\.etcd\.subnet".*cluster\.etcd\.advertisedSubnets/,
+    ],
     ["a bad label key", { labels: { "bad key": "x" } }, /args\.labels\.bad key: .*not a label key/],
     ["a bad label value", { labels: { tier: "-gold" } }, /args\.labels\.tier: .*not a label value/],
     [

@@ -186,6 +186,26 @@ describe("offline plan (npm run plan)", function () {
     expect(existsSync(out)).to.equal(false);
   });
 
+  it("reports a stack file that is not YAML with its line, and no stack trace", () => {
+    const file = join(work, "Pulumi.typo.yaml");
+    writeFileSync(file, "config:\n  talos-proxmox:cluster:\n    name: lab\n   vip: [\n");
+    const out = join(work, "typo");
+    const result = plan("--config-file", file, "--out", out);
+    expect(result.status).to.equal(1);
+    expect(result.stderr).to.include(`${file}:4:1: not valid YAML: `);
+    expect(result.stderr).to.not.match(/^\s+at /m);
+    expect(existsSync(out)).to.equal(false);
+  });
+
+  it("reports a missing stack file with what to do, and no stack trace", () => {
+    const result = plan("--stack", "nosuch");
+    expect(result.status).to.equal(1);
+    expect(result.stderr).to.match(
+      /Pulumi\.nosuch\.yaml: no such file\. Create it \(copy Pulumi\.homelab\.yaml/,
+    );
+    expect(result.stderr).to.not.match(/^\s+at /m);
+  });
+
   it("explains its usage when called wrongly", () => {
     const result = plan("--stak", "homelab");
     expect(result.status).to.equal(2);

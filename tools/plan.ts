@@ -11,7 +11,7 @@ import { join, resolve } from "node:path";
 import { runOffline } from "./offline/engine";
 import { deploymentMermaid, topologyMermaid } from "./offline/diagrams";
 import { machineConfigs, outputsJson, renderTree, resourcesJson } from "./offline/render";
-import { readProjectName, readStackFile, stackNameOf } from "./offline/stack-file";
+import { readProjectName, readStackFile, StackFileError, stackNameOf } from "./offline/stack-file";
 import program = require("../stacks");
 
 const PROJECT_DIR = resolve(__dirname, "..");
@@ -63,7 +63,16 @@ async function main(): Promise<number> {
     console.error(`cannot tell the stack name from ${file}; add --stack <name>\n${USAGE}`);
     return 2;
   }
-  const stackConfig = readStackFile(file, readProjectName(PROJECT_DIR), stack);
+  let stackConfig;
+  try {
+    stackConfig = readStackFile(file, readProjectName(PROJECT_DIR), stack);
+  } catch (e) {
+    if (!(e instanceof StackFileError)) {
+      throw e;
+    }
+    console.error(`Offline plan of stack "${stack}" failed; nothing was written.\n\n${e.message}`);
+    return 1;
+  }
   const run = await runOffline(program, stackConfig);
   if (run.error !== undefined) {
     const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { parse } from "yaml";
+import { parseDocument } from "yaml";
 import { SECRET } from "./engine";
 
 export interface StackConfig {
@@ -17,7 +17,9 @@ export interface StackConfig {
 
 /** The project name from a project's `Pulumi.yaml`. */
 export function readProjectName(projectDir: string): string {
-  const project = parse(readFileSync(join(projectDir, "Pulumi.yaml"), "utf8")) as { name?: unknown };
+  const project = readYamlFile(join(projectDir, "Pulumi.yaml"), "Run from the project directory.") as {
+    name?: unknown;
+  };
   if (typeof project?.name !== "string") {
     throw new Error(`${join(projectDir, "Pulumi.yaml")} has no name`);
   }
@@ -29,9 +31,53 @@ export function stackNameOf(file: string): string | undefined {
   return /^Pulumi\.(.+)\.ya?ml$/.exec(basename(file))?.[1];
 }
 
+/** A stack file that cannot be read: missing, not YAML, or not a mapping of config. */
+export class StackFileError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "StackFileError";
+  }
+}
+
+/** The YAML mapping in a file, or a StackFileError that names the file, the line and the fix. */
+function readYamlFile(file: string, fix: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") {
+      throw new StackFileError(`${file}: no such file. ${fix}`);
+    }
+    throw e;
+  }
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) {
+    const { message, linePos } = doc.errors[0];
+    const where = linePos ? `:${linePos[0].line}:${linePos[0].col}` : "";
+    throw new StackFileError(`${file}${where}: not valid YAML: ${message}\nFix the file.`);
+  }
+  const value = doc.toJS() as unknown;
+  if (value === null || value === undefined) {
+    return {};
+  }
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new StackFileError(`${file}: must be a YAML mapping (with a config: section). Fix the file.`);
+  }
+  return value as Record<string, unknown>;
+}
+
 /** The config of `file` as the program of `project` would receive it when run as `stack`. */
 export function readStackFile(file: string, project: string, stack: string): StackConfig {
-  const doc = parse(readFileSync(file, "utf8")) as { config?: Record<string, unknown> } | null;
+  const doc = readYamlFile(
+    file,
+    `Create it (copy Pulumi.homelab.yaml and edit it), or name an existing one with --config-file.`,
+  ) as { config?: Record<string, unknown> };
+  if (
+    doc.config !== undefined &&
+    (typeof doc.config !== "object" || doc.config === null || Array.isArray(doc.config))
+  ) {
+    throw new StackFileError(`${file}: config must be a mapping of settings. Fix the file.`);
+  }
   const config: Record<string, string> = {};
   const secretKeys: string[] = [];
   for (const [rawKey, rawValue] of Object.entries(doc?.config ?? {})) {

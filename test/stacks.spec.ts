@@ -56,6 +56,30 @@ describe("stacks", () => {
     });
   }
 
+  it("with kube-vip holding prod's VIP at .10, keeps every node's IP its own and kube-vip on the local API", async () => {
+    // kube-vip adds the VIP (10.20.0.10) as a /32 on the control planes' NIC, below their .11-.13: only
+    // the pinned subnets keep Talos from taking it as the node's IP.
+    const cluster = exampleCluster("prod");
+    (cluster.vip as Record<string, unknown>).provider = "kube-vip";
+    const run = succeeded(await runStack("prod", cluster));
+    const nodes = run.outputs?.nodes as Record<string, { role: string; ip: string }>;
+    for (const [name, yaml] of machineConfigs(run)) {
+      const docs = docsOf(yaml) as { machine?: Record<string, unknown>; cluster?: Record<string, unknown> }[];
+      const only = [`${nodes[name].ip}/32`];
+      expect(docs, name).to.deep.include({
+        machine: { kubelet: { nodeIP: { validSubnets: only } } },
+        ...(nodes[name].role === "controlplane" ? { cluster: { etcd: { advertisedSubnets: only } } } : {}),
+      });
+      const pods = docs.flatMap(
+        (d) => (d.machine?.pods as { spec: Record<string, unknown> }[] | undefined) ?? [],
+      );
+      expect(pods, name).to.have.length(nodes[name].role === "controlplane" ? 1 : 0);
+      for (const pod of pods) {
+        expect(pod.spec.hostAliases, name).to.deep.equal([{ hostnames: ["kubernetes"], ip: "127.0.0.1" }]);
+      }
+    }
+  });
+
   it("lets the control planes take workloads only in a cluster without workers", async () => {
     const schedulable = (run: Awaited<ReturnType<typeof runStack>>) =>
       [...machineConfigs(run).values()].map((yaml) => yaml.includes("allowSchedulingOnControlPlanes: true"));

@@ -70,6 +70,12 @@ export interface OfflineRun {
   outputs?: Record<string, unknown>;
   /** What the program threw, if it failed. */
   error?: unknown;
+  /**
+   * Each resource's inputs as its provider receives them, secrets unwrapped (offline, secrets are the
+   * models' fakes): only with the `providerInputs` option, for checks that need the real text of a
+   * secret input (Talos's validator). Never written to disk.
+   */
+  providerInputs?: Map<string, Record<string, unknown>>;
 }
 
 export interface OfflineRunOptions {
@@ -92,6 +98,8 @@ export interface OfflineRunOptions {
    * engine itself. @default false
    */
   stackTraces?: boolean;
+  /** Keep each resource's provider inputs, secrets unwrapped, in `providerInputs`. @default false */
+  providerInputs?: boolean;
 }
 
 /** Decides when the engine answers a registration or an invoke, as if it had done the work. */
@@ -104,7 +112,11 @@ export interface StepScheduler {
 
 /** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
 export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
-  const monitor = new RecordingMonitor(new OfflineProviders(options.previousOutputs), options.scheduler);
+  const monitor = new RecordingMonitor(
+    new OfflineProviders(options.previousOutputs),
+    options.scheduler,
+    options.providerInputs ?? false,
+  );
   // "organization" is what a self-managed (DIY) backend calls every stack's organization.
   pulumi.runtime.setMockOptions(
     monitor,
@@ -139,6 +151,7 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
     invokes: monitor.invokes,
     outputs: error === undefined ? monitor.stackOutputs : undefined,
     error,
+    ...(options.providerInputs ? { providerInputs: monitor.providerInputs } : {}),
   };
 }
 
@@ -151,9 +164,12 @@ class RecordingMonitor extends MockMonitor {
   private stackUrn: string | undefined;
   private seq = 0;
 
+  readonly providerInputs = new Map<string, Record<string, unknown>>();
+
   constructor(
     mocks: OfflineProviders,
     private readonly scheduler: StepScheduler | undefined,
+    private readonly keepProviderInputs: boolean,
   ) {
     super(mocks);
   }
@@ -182,10 +198,14 @@ class RecordingMonitor extends MockMonitor {
       this.recorded.push(record);
       await this.scheduler?.resource(record);
 
+      const inputs = deserialize(req.getObject());
+      if (this.keepProviderInputs) {
+        this.providerInputs.set(urn, inputs);
+      }
       const result = await this.mocks.newResource({
         type,
         name,
-        inputs: deserialize(req.getObject()),
+        inputs,
         provider: req.getProvider(),
         custom: req.getCustom(),
         id: req.getImportid(),

@@ -96,6 +96,16 @@ describe("GitHub workflows", () => {
       expect(job.if).to.equal("github.event.pull_request.head.repo.full_name == github.repository");
     });
 
+    it("pins provider SDKs that name a released plugin version", () => {
+      // @pulumi/command 4.5.0 (deprecated on npm) names no plugin version, so its resources ask for
+      // plugin command v4.5.0, which pulumi/pulumi-command never released (its tags end at v1.2.1): a
+      // real pulumi up could not install it. A sound provider SDK names the plugin it was generated for.
+      for (const sdk of ["@pulumi/command", "@pulumi/kubernetes", "@muhlba91/pulumi-proxmoxve"]) {
+        const plugin = pluginOf(sdk);
+        expect(plugin.version, sdk).to.equal(packageJson.dependencies[sdk]);
+      }
+    });
+
     it("installs the CLI of the pinned SDK and the plugins the code pins, before the preview", () => {
       const cli = packageJson.devDependencies["@pulumi/pulumi"];
       for (const step of job.steps.filter((s) => s.uses?.startsWith("pulumi/actions@"))) {

@@ -3,7 +3,7 @@
  * (test/fixtures/fake-tools) that answer from files and log every call.
  */
 import { expect } from "chai";
-import { spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -108,6 +108,29 @@ describe("lifecycle scripts", () => {
       expect(result.status).to.equal(1);
       expect(result.output).to.match(/talosctl is v1\.11, but the cluster runs Talos v1\.13/);
     });
+  });
+
+  it("reads talosctl's -o json stream with a JSON parser, braces and quotes in strings included", () => {
+    // talosctl v1.13.9 prints one indented object per resource, back to back (output/json.go).
+    const stream = [
+      {
+        metadata: { id: "0" },
+        node: "10.0.0.11",
+        spec: { metadata: { name: "a", description: 'has } and "{' } },
+      },
+      { metadata: { id: "1" }, node: "10.0.0.11", spec: { metadata: { name: "schematic", version: "abc" } } },
+    ]
+      .map((r) => `${JSON.stringify(r, null, 4)}\n`)
+      .join("");
+    const helper = "eval \"$(sed -n '/^talos_spec_values() {/,/^}/p' components/scripts/common.sh)\"";
+    const read = (args: string) =>
+      execFileSync("bash", ["-c", `${helper}; talos_spec_values ${args}`], {
+        cwd: PROJECT_DIR,
+        input: stream,
+        encoding: "utf8",
+      });
+    expect(read("metadata.version metadata.name schematic")).to.equal("abc\n");
+    expect(read("metadata.name")).to.equal("a\nschematic\n");
   });
 
   describe("rollout", () => {

@@ -30,6 +30,38 @@ require_kubectl() {
     fail "kubectl is not on the PATH of the machine running Pulumi. Install it (https://kubernetes.io/docs/tasks/tools/) and run pulumi up again."
 }
 
+# Values from `talosctl get <type> -o json`, read with a real JSON parser (node's, which Pulumi needs
+# anyway). talosctl v1.13.9 prints one indented JSON object per resource, one after the other, each
+# {"metadata": ..., "node": ..., "spec": ...} (cmd/talosctl/cmd/talos/output/json.go).
+#   talos_spec_values <spec path> [<spec path> <value>]: the value at the first path of each resource,
+#   of the resources whose value at the second path is <value>; one per line.
+talos_spec_values() {
+  node -e '
+    const [path, wherePath, whereValue] = process.argv.slice(1);
+    const text = require("fs").readFileSync(0, "utf8");
+    const at = (obj, dotted) => dotted.split(".").reduce((v, k) => (v == null ? undefined : v[k]), obj.spec);
+    // The stream is JSON values back to back: cut it at each top-level object, JSON.parse each.
+    let depth = 0, start = 0, inString = false, escaped = false;
+    for (let i = 0; i < text.length; i++) {
+      const c = text[i];
+      if (inString) {
+        if (escaped) escaped = false;
+        else if (c === "\\") escaped = true;
+        else if (c === "\"") inString = false;
+      } else if (c === "\"") inString = true;
+      else if (c === "{" && depth++ === 0) start = i;
+      else if (c === "}" && --depth === 0) {
+        const resource = JSON.parse(text.slice(start, i + 1));
+        if (wherePath === undefined || at(resource, wherePath) === whereValue) {
+          const value = at(resource, path);
+          if (value !== undefined) console.log(value);
+        }
+      }
+    }
+    if (depth !== 0 || inString) throw new Error("talosctl printed incomplete JSON");
+  ' "$@"
+}
+
 # A control-plane endpoint other than the node itself (whose API goes away while it reboots or resets).
 endpoint_for() {
   local ep

@@ -21,13 +21,16 @@ worker_ips=$(ips_of "$workers")
 first_cp=$(printf '%s\n' "$control_planes" | awk 'NF {print $2; exit}')
 [ -n "$first_cp" ] || fail "the cluster lists no control-plane node; is the API reachable?"
 
+# The Versions resource's spec is {name, version}, version the build tag such as v1.13.9
+# (pkg/machinery/resources/runtime/version.go, controllers/runtime/version.go).
 running_version() {
-  talosctl -e "$(endpoint_for "$1")" -n "$1" version | awk '/^Server:/ {s = 1} s && /Tag:/ {print $2; exit}'
+  talosctl -e "$(endpoint_for "$1")" -n "$1" get version -o json | talos_spec_values version
 }
-# Image Factory records the schematic as a virtual extension named "schematic".
+# Image Factory records the schematic as an extension named "schematic" whose version is the schematic
+# id; an ExtensionStatus spec is {image, metadata: {name, version, ...}} (pkg/machinery/extensions).
 running_schematic() {
-  talosctl -e "$(endpoint_for "$1")" -n "$1" get extensions \
-    -o jsonpath='{.spec.metadata.name}{" "}{.spec.metadata.version}{"\n"}' | awk '$1 == "schematic" {print $2}'
+  talosctl -e "$(endpoint_for "$1")" -n "$1" get extensions -o json |
+    talos_spec_values metadata.version metadata.name schematic
 }
 on_target() {
   [ "$(running_version "$1")" = "$TARGET_VERSION" ] && [ "$(running_schematic "$1")" = "$TARGET_SCHEMATIC" ]

@@ -292,7 +292,7 @@ describe("lifecycle scripts", () => {
       const log = calls(state, "");
       const reset = log.findIndex((l) => l.includes(" reset "));
       expect(log[reset]).to.match(
-        /talosctl -e 10\.0\.0\.11 -n 10\.0\.0\.22 reset --graceful=true --reboot=false --wait --timeout 20m/,
+        /talosctl -e 10\.0\.0\.11,10\.0\.0\.12,10\.0\.0\.13 -n 10\.0\.0\.22 reset --graceful=true --reboot=false --wait --timeout 20m/,
       );
       expect(log.findIndex((l) => l === "kubectl delete node w-2 --ignore-not-found")).to.be.greaterThan(
         reset,
@@ -306,8 +306,40 @@ describe("lifecycle scripts", () => {
       expect(result.status, result.output).to.equal(0);
       expect(result.output).to.include("leaving etcd (3 members)");
       expect(calls(state, "talosctl").find((l) => l.includes(" reset "))).to.match(
-        /-e 10\.0\.0\.12 -n 10\.0\.0\.11 reset --graceful=true/,
+        /-e 10\.0\.0\.12,10\.0\.0\.13 -n 10\.0\.0\.11 reset --graceful=true/,
       );
+    });
+
+    it("goes through any control plane that still answers when its recorded endpoints include a gone one", () => {
+      // The endpoints come from the command's last state: cp-1 was removed since, cp-3 goes now.
+      const state = fakeCluster();
+      writeFileSync(join(state, "etcd-members"), "2");
+      mkdirSync(join(state, "down"));
+      writeFileSync(join(state, "down", "10.0.0.11"), "");
+      const result = decommission(state, NODES[2]);
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("leaving etcd (2 members)");
+      const talosctl = calls(state, "talosctl");
+      expect(talosctl.find((l) => l.includes(" etcd members"))).to.match(/-e 10\.0\.0\.12 -n 10\.0\.0\.12 /);
+      expect(talosctl.find((l) => l.includes(" reset "))).to.match(
+        /-e 10\.0\.0\.11,10\.0\.0\.12 -n 10\.0\.0\.13 /,
+      );
+      // talosctl fails over from the gone endpoint to cp-2.
+      expect(readFileSync(join(state, "endpoints-used"), "utf8")).to.not.include("10.0.0.11");
+    });
+
+    it("refuses to delete a worker's VM undrained when no control plane answers", () => {
+      const state = fakeCluster();
+      mkdirSync(join(state, "down"));
+      for (const ip of ["10.0.0.11", "10.0.0.12", "10.0.0.13"]) {
+        writeFileSync(join(state, "down", ip), "");
+      }
+      const result = decommission(state, NODES[3]);
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /w-1 \(10\.0\.0\.21\): no control plane of 10\.0\.0\.11 10\.0\.0\.12 10\.0\.0\.13 answers/,
+      );
+      expect(calls(state, "talosctl").some((l) => l.includes(" reset "))).to.equal(false);
     });
 
     it("leaves the last etcd member alone", () => {

@@ -74,6 +74,27 @@ endpoint_for() {
   echo "$1"
 }
 
+# Every control-plane endpoint but the node itself, comma-separated for talosctl -e, which fails over
+# between them: a list replayed from state may name control planes that are already gone.
+other_endpoints() {
+  local ep list=""
+  for ep in $CONTROL_PLANE_ENDPOINTS; do
+    [ "$ep" = "$1" ] || list="${list:+$list,}$ep"
+  done
+  echo "${list:-$1}"
+}
+
+# The first control plane other than the node that answers (talosctl version), or nothing.
+live_control_plane() {
+  local ep
+  for ep in $CONTROL_PLANE_ENDPOINTS; do
+    if [ "$ep" != "$1" ] && talosctl -e "$ep" -n "$ep" version --short >/dev/null 2>&1; then
+      echo "$ep"
+      return
+    fi
+  done
+}
+
 # The cluster's admin kubeconfig, fetched through Talos from control plane $1 into the private directory.
 use_kubeconfig() {
   talosctl -e "$1" -n "$1" kubeconfig --force --merge=false "$work/kubeconfig" >/dev/null

@@ -22,8 +22,17 @@ done
 echo $$ >"$lock/pid"
 trap 'rm -rf "$work" "$lock"' EXIT
 
-ep=$(endpoint_for "$NODE_IP")
+# The control-plane endpoints come from this command's last state: some may be gone by now (removed in
+# this same update, say). Queries go to one that answers; the reset may use any of them.
+ep=$(live_control_plane "$NODE_IP")
+if [ -z "$ep" ]; then
+  [ "$ROLE" = "controlplane" ] ||
+    fail "$NODE_NAME ($NODE_IP): no control plane of $CONTROL_PLANE_ENDPOINTS answers, so the node cannot be drained. Bring one back, or set cluster.teardown: true if the whole cluster goes, then run again."
+  ep=$NODE_IP # the last control plane: it answers for itself
+fi
 if [ "$ROLE" = "controlplane" ]; then
+  # talosctl etcd members has no structured output: it prints a table, a header line and then a row per
+  # member (v1.13.9 cmd/talosctl/cmd/talos/etcd.go). Count the rows.
   members=$(talosctl -e "$ep" -n "$ep" etcd members | awk 'NR > 1 && NF' | wc -l | tr -d ' ')
   if [ "$members" -le 1 ]; then
     log "$NODE_NAME ($NODE_IP): the last etcd member; nothing to leave"
@@ -33,7 +42,7 @@ if [ "$ROLE" = "controlplane" ]; then
 else
   log "$NODE_NAME ($NODE_IP): draining"
 fi
-talosctl -e "$ep" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
+talosctl -e "$(other_endpoints "$NODE_IP")" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
   fail "$NODE_NAME ($NODE_IP): the graceful reset failed, so its VM stays. Inspect it (talosctl -n $NODE_IP dmesg), or set cluster.teardown: true if the whole cluster goes, then run again."
 use_kubeconfig "$ep"
 kubectl delete node "$NODE_NAME" --ignore-not-found

@@ -1,5 +1,6 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { Cni } from "./internal/machine-config";
 import { PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
 import { checkInteger, Problem, show, throwIfProblems } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
@@ -31,6 +32,12 @@ export interface ClusterUpgradeArgs {
   upgradeTimeout?: string;
   /** How long the health gate after a node may wait (Go duration). @default "20m" */
   healthTimeout?: string;
+  /**
+   * The cluster's CNI. With `cilium` (Talos's CNI "none"), Talos's own health checks skip node
+   * readiness and CoreDNS, so the gate checks them, and Cilium's rollout, with kubectl.
+   * @default "cilium"
+   */
+  cni?: Cni;
 }
 
 /**
@@ -76,6 +83,7 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
           CONTROL_PLANE_ENDPOINTS: args.controlPlaneEndpoints.join(" "),
           UPGRADE_TIMEOUT: args.upgradeTimeout ?? "30m",
           HEALTH_TIMEOUT: args.healthTimeout ?? "20m",
+          CNI: args.cni ?? "cilium",
         },
         stdin: pulumi.secret(args.talosconfig),
       },

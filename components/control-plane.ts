@@ -185,6 +185,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
         talosconfig: this.talosconfig,
         order: args.upgrade?.order,
         maxParallelWorkers: args.upgrade?.maxParallelWorkers,
+        cni,
       },
       { parent: this },
     );

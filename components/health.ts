@@ -1,4 +1,8 @@
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { Cni } from "./internal/machine-config";
+import { READY_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
 
@@ -40,4 +44,52 @@ export function healthGate(args: HealthGateArgs, opts: pulumi.InvokeOutputOption
       opts,
     )
     .apply((health) => health.id);
+}
+
+export interface KubernetesReadyArgs {
+  /** The cluster's name, for the command's messages. */
+  clusterName: string;
+  /** The Talos version the nodes run (talosctl must be of its minor). */
+  talosVersion: string;
+  /** Control-plane node IPs: where the kubeconfig is fetched from (never the VIP). */
+  controlPlaneEndpoints: string[];
+  /** The cluster's talosconfig (secret); it reaches the command on stdin. */
+  talosconfig: pulumi.Input<string>;
+  /** The cluster's CNI: with `cilium`, its agents must be rolled out too. */
+  cni: Cni;
+  /** Every node's name: the check runs again when the set changes. */
+  nodeNames: string[];
+  /** How long to wait, as a Go duration. */
+  timeout: string;
+}
+
+/**
+ * The readiness Talos's health check leaves out while the CNI is "none" (Cilium installed after
+ * bootstrap; v1.13.9 pkg/cluster/check/default.go skips "all k8s nodes to report ready" and "coredns to
+ * report ready"): a command that waits with kubectl for every node Ready, CoreDNS rolled out and, with
+ * Cilium, its agents rolled out. It runs on `pulumi up` (never in a preview), and again when the set of
+ * nodes changes; a cluster that is not ready fails the update.
+ */
+export function kubernetesReady(
+  name: string,
+  args: KubernetesReadyArgs,
+  opts: pulumi.CustomResourceOptions,
+): command.local.Command {
+  return new command.local.Command(
+    name,
+    {
+      interpreter: SCRIPT_INTERPRETER,
+      create: READY_SCRIPT,
+      environment: {
+        CLUSTER: args.clusterName,
+        TALOS_MINOR: talosMinor(args.talosVersion),
+        CONTROL_PLANE_ENDPOINTS: args.controlPlaneEndpoints.join(" "),
+        CNI: args.cni,
+        NODES: [...args.nodeNames].sort().join(" "),
+        READY_TIMEOUT: args.timeout,
+      },
+      stdin: pulumi.secret(args.talosconfig),
+    },
+    opts,
+  );
 }

@@ -6,7 +6,15 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CiliumCni, ControlPlane, healthGate, KubeVip, TalosImage, WorkerPool } from "../components";
+import {
+  CiliumCni,
+  ControlPlane,
+  healthGate,
+  KubeVip,
+  kubernetesReady,
+  TalosImage,
+  WorkerPool,
+} from "../components";
 import { throwIfProblems } from "../components/internal/validation";
 import {
   checkControlPlaneScaleDown,
@@ -125,7 +133,8 @@ export = () => {
     );
   }
 
-  // 8. The whole cluster healthy: every node joined and Ready, with its CNI.
+  // 8. The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
+  //    "none" (nodes Ready, CoreDNS and Cilium rolled out).
   const healthy = healthGate(
     {
       clientConfiguration: controlPlane.clientConfiguration,
@@ -135,6 +144,21 @@ export = () => {
       timeout: "30m",
     },
     { dependsOn: [...(cilium ? [cilium] : []), ...workerPools] },
+  );
+  const ready = kubernetesReady(
+    `${cluster.name}-ready`,
+    {
+      clusterName: cluster.name,
+      talosVersion: cluster.talosVersion,
+      controlPlaneEndpoints: controlPlane.controlPlaneEndpoints.slice(),
+      talosconfig: controlPlane.talosconfig,
+      cni: cluster.cni,
+      nodeNames: [cluster.controlPlane, ...cluster.workerPools].flatMap((pool) =>
+        pool.nodes.map((n) => n.name),
+      ),
+      timeout: "30m",
+    },
+    { dependsOn: [...(cilium ? [cilium] : []), ...workerPools, controlPlane] },
   );
 
   // 9. Scaling the control plane down never drops below the quorum the last update left, and existing
@@ -168,7 +192,7 @@ export = () => {
 
   return {
     kubeconfig: pulumi.secret(
-      pulumi.all([controlPlane.kubeconfig, healthy]).apply(([kubeconfig]) => kubeconfig),
+      pulumi.all([controlPlane.kubeconfig, healthy, ready.id]).apply(([kubeconfig]) => kubeconfig),
     ),
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,

@@ -135,7 +135,7 @@ describe("day 2", () => {
     });
   });
 
-  it("adds only the new worker's resources when a worker joins", async () => {
+  it("adds only the new worker's resources when a worker joins, and checks readiness again", async () => {
     const [before, after] = await bumped("prod", (c) => {
       const pool = (c.workerPools as Cluster[])[0];
       (pool.nodes as Cluster[]).push({ name: "w-4", pveNode: "pve1", ip: "10.20.0.24", vmId: 2024 });
@@ -144,6 +144,8 @@ describe("day 2", () => {
       "prod-general-w-4": "added", // the TalosVm and its VmLegacy
       "prod-general-w-4-decommission": "added",
       "prod-general-w-4-config": "added",
+      // The readiness check runs again with the new node in its list.
+      "prod-ready": "updated",
     });
     expect(ofType(after, TYPES.vm).length - ofType(before, TYPES.vm).length).to.equal(1);
   });

@@ -7,7 +7,12 @@ import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { DECOMMISSION_SCRIPT, PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT } from "../components/internal/scripts";
+import {
+  DECOMMISSION_SCRIPT,
+  PREFLIGHT_SCRIPT,
+  READY_SCRIPT,
+  ROLLOUT_SCRIPT,
+} from "../components/internal/scripts";
 import { PROJECT_DIR } from "./harness";
 
 const FAKE_TOOLS = join(PROJECT_DIR, "test", "fixtures", "fake-tools");
@@ -62,6 +67,7 @@ const ROLLOUT_ENV = {
   MAX_PARALLEL_WORKERS: "1",
   UPGRADE_TIMEOUT: "30m",
   HEALTH_TIMEOUT: "20m",
+  CNI: "cilium",
 };
 
 function run(script: string, env: Record<string, string>) {
@@ -208,6 +214,17 @@ describe("lifecycle scripts", () => {
       expect(targets(state, "upgrade")).to.have.length(6);
     });
 
+    it("stops when Kubernetes is not ready after a node, which talosctl health skips under Cilium", () => {
+      const state = fakeCluster();
+      writeFileSync(join(state, "not-ready"), "");
+      const result = run(ROLLOUT_SCRIPT, environment(state, ROLLOUT_ENV));
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /Kubernetes is not ready after w-1 \(nodes Ready, CoreDNS and cilium rolled out\)/,
+      );
+      expect(targets(state, "upgrade")).to.deep.equal(["10.0.0.21"]);
+    });
+
     it("stops when the cluster is not healthy after a node", () => {
       const state = fakeCluster();
       writeFileSync(join(state, "unhealthy"), "");
@@ -268,6 +285,44 @@ describe("lifecycle scripts", () => {
       expect(result.output).to.not.include("TALOSCONFIG-PRIVATE-KEY");
       // The private directory is gone afterwards.
       expect(spawnSync("ls", [state], { encoding: "utf8" }).stdout).to.not.match(/talos-proxmox\.\w{6}/);
+    });
+  });
+
+  describe("ready (after Cilium and the workers)", () => {
+    const ready = (state: string, extra: Record<string, string> = {}) =>
+      run(
+        READY_SCRIPT,
+        environment(state, {
+          NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3",
+          CNI: "cilium",
+          READY_TIMEOUT: "30m",
+          ...extra,
+        }),
+      );
+
+    it("waits for every node Ready, then Cilium and CoreDNS rolled out", () => {
+      const state = fakeCluster();
+      const result = ready(state);
+      expect(result.status, result.output).to.equal(0);
+      expect(calls(state, "kubectl")).to.deep.equal([
+        "kubectl wait --for=condition=Ready nodes --all --timeout 30m",
+        "kubectl -n kube-system rollout status daemonset/cilium --timeout 30m",
+        "kubectl -n kube-system rollout status deployment/coredns --timeout 30m",
+      ]);
+    });
+
+    it("skips Cilium with Talos's own CNI", () => {
+      const state = fakeCluster();
+      expect(ready(state, { CNI: "flannel" }).status).to.equal(0);
+      expect(calls(state, "kubectl").join("\n")).to.not.include("cilium");
+    });
+
+    it("fails the update when the nodes do not become Ready", () => {
+      const state = fakeCluster();
+      writeFileSync(join(state, "not-ready"), "");
+      const result = ready(state);
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/Kubernetes is not ready after 30m/);
     });
   });
 

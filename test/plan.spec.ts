@@ -45,7 +45,7 @@ describe("offline plan (npm run plan)", function () {
     expect(result.stdout).to.match(
       /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:ClusterUpgrade {2}homelab-upgrade/,
     );
-    expect(result.stdout).to.match(/27 resources, 9 components, 6 provider calls\./);
+    expect(result.stdout).to.match(/28 resources, 9 components, 6 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,

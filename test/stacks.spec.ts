@@ -80,6 +80,22 @@ describe("stacks", () => {
     }
   });
 
+  it("checks Kubernetes readiness after Cilium and every worker, with the node list as its trigger", async () => {
+    const run = succeeded(await runStack("prod"));
+    const ready = one(run, "command:local:Command", "prod-ready");
+    const nodes = Object.keys(run.outputs?.nodes as Record<string, unknown>).sort();
+    expect(ready.inputs.environment).to.include({
+      CNI: "cilium",
+      NODES: nodes.join(" "),
+      READY_TIMEOUT: "30m",
+    });
+    expect(ready.inputs.stdin).to.equal(SECRET);
+    expect(waitsOn(run, ready, one(run, "kubernetes:helm.sh/v3:Release", "prod-cilium"))).to.equal(true);
+    for (const apply of ofType(run, TYPES.configApply)) {
+      expect(waitsOn(run, ready, apply), apply.name).to.equal(true);
+    }
+  });
+
   it("lets the control planes take workloads only in a cluster without workers", async () => {
     const schedulable = (run: Awaited<ReturnType<typeof runStack>>) =>
       [...machineConfigs(run).values()].map((yaml) => yaml.includes("allowSchedulingOnControlPlanes: true"));

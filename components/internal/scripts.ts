@@ -20,5 +20,8 @@ export const ROLLOUT_SCRIPT = script("rollout");
 /** Drains a node (and leaves etcd) before its VM is deleted, then deletes its Node object. */
 export const DECOMMISSION_SCRIPT = script("decommission");
 
+/** Waits for every node Ready and CoreDNS and the CNI rolled out: what Talos skips with CNI "none". */
+export const READY_SCRIPT = script("ready");
+
 /** bash (3.2 and up), the same on Linux and macOS. */
 export const SCRIPT_INTERPRETER = ["/bin/bash", "-c"];

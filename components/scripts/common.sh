@@ -95,6 +95,20 @@ live_control_plane() {
   done
 }
 
+# What Talos's own health checks skip while the cluster's CNI is "none", as it is until Cilium runs
+# (v1.13.9 pkg/cluster/check/default.go: "all k8s nodes to report ready" and "coredns to report ready"
+# return early when cniDisabledStatus): every Kubernetes node Ready, CoreDNS rolled out (Talos's
+# coredns Deployment, controllers/k8s/internal/k8stemplates/coredns.go) and, with CNI=cilium, the
+# Cilium agents rolled out (the chart's cilium DaemonSet). kubectl's exit statuses decide; nothing is
+# parsed from its output.
+kubernetes_ready() {
+  kubectl wait --for=condition=Ready nodes --all --timeout "$1" >/dev/null || return 1
+  if [ "$CNI" = "cilium" ]; then
+    kubectl -n kube-system rollout status daemonset/cilium --timeout "$1" >/dev/null || return 1
+  fi
+  kubectl -n kube-system rollout status deployment/coredns --timeout "$1" >/dev/null
+}
+
 # The cluster's admin kubeconfig, fetched through Talos from control plane $1 into the private directory.
 use_kubeconfig() {
   talosctl -e "$1" -n "$1" kubeconfig --force --merge=false "$work/kubeconfig" >/dev/null

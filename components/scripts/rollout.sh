@@ -38,11 +38,13 @@ on_target() {
 
 health_gate() {
   local after=$1
-  log "health gate after $after: Talos, etcd, every Kubernetes node Ready"
+  log "health gate after $after: Talos, etcd, every Kubernetes node Ready, CoreDNS and the CNI rolled out"
   set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
   [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
   talosctl -e "$first_cp" -n "$first_cp" health "$@" ||
     fail "the cluster is not healthy after $after: the roll stops here. Fix it, then run pulumi up again to resume."
+  kubernetes_ready "$HEALTH_TIMEOUT" ||
+    fail "Kubernetes is not ready after $after (nodes Ready, CoreDNS${CNI:+ and $CNI} rolled out): the roll stops here. Fix it, then run pulumi up again to resume."
 }
 
 # Upgrades one node unless it is on the target; leaves a mark in $work/upgraded when it did.

@@ -80,10 +80,15 @@ export class TalosImage extends pulumi.ComponentResource {
     this.hasGuestAgent = extensions.includes(QEMU_GUEST_AGENT);
     this.pveNodes = pveNodes;
 
+    // The provider updates a schematic in place and sets a new id in its Update
+    // (terraform-provider-talos v0.11.0 talos_image_factory_schematic_resource.go: no RequiresReplace),
+    // but the Pulumi engine never changes a resource's id in an update (pulumi/pulumi#3729): the
+    // installer image would keep the old schematic and no node would roll. A new schematic replaces the
+    // old one instead (its Delete is a no-op), so its id, and everything built from it, follows.
     const schematic = new talos.imagefactory.Schematic(
       `${name}-schematic`,
       { schematic: schematicYaml(extensions) },
-      { parent: this },
+      { parent: this, replaceOnChanges: ["schematic"] },
     );
     const urls = talos.imagefactory.getUrlsOutput(
       {

@@ -29,7 +29,11 @@ function comparable(resource: ResourceRecord): unknown {
   return inputs;
 }
 
-/** URN -> what changed between two runs: "added", "removed" or "updated". */
+/**
+ * URN -> what changed between two runs: "added", "removed", "updated" or "replaced" (a changed input
+ * that the resource's replaceOnChanges names). An update keeps the resource's id (pulumi/pulumi#3729);
+ * only a replacement gives it a new one.
+ */
 function diff(before: OfflineRun, after: OfflineRun): Record<string, string> {
   const old = new Map(before.resources.map((r) => [r.urn, r]));
   const now = new Map(after.resources.map((r) => [r.urn, r]));
@@ -39,7 +43,10 @@ function diff(before: OfflineRun, after: OfflineRun): Record<string, string> {
     if (!previous) {
       changes[urn] = "added";
     } else if (JSON.stringify(comparable(previous)) !== JSON.stringify(comparable(resource))) {
-      changes[urn] = "updated";
+      const replaced = resource.options.replaceOnChanges.some(
+        (key) => JSON.stringify(previous.inputs[key]) !== JSON.stringify(resource.inputs[key]),
+      );
+      changes[urn] = replaced ? "replaced" : "updated";
     }
   }
   for (const urn of old.keys()) {
@@ -79,6 +86,27 @@ describe("day 2", () => {
         "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.13.10",
       ORDER: "workers-first",
     });
+  });
+
+  it("replaces the schematic when the extensions change, so its id and the installer image follow", async () => {
+    const [before, after] = await bumped("homelab", (c) => {
+      (c.image as Cluster).extensions = [
+        "siderolabs/qemu-guest-agent",
+        "siderolabs/iscsi-tools",
+        "siderolabs/util-linux-tools",
+        "siderolabs/intel-ucode",
+      ];
+    });
+    const changes = named(diff(before, after));
+    // An in-place update would keep the old id, and with it the old installer image: nothing would roll.
+    expect(changes["homelab-image-schematic"]).to.equal("replaced");
+    const target = (run: OfflineRun) =>
+      (one(run, COMMAND, "homelab-upgrade-rollout").inputs.environment as Record<string, string>)
+        .TARGET_SCHEMATIC;
+    expect(target(after)).to.not.equal(target(before));
+    expect(one(after, TYPES.schematic, "homelab-image-schematic").options.replaceOnChanges).to.deep.equal([
+      "schematic",
+    ]);
   });
 
   it("leaves VMs, secrets, bootstrap and ISOs alone on a bump of Talos, extensions or Kubernetes", async () => {

@@ -52,6 +52,7 @@ import {
   checkExtensions,
   DEFAULT_EXTENSIONS,
   ISCSI_TOOLS,
+  QEMU_GUEST_AGENT,
   UTIL_LINUX_TOOLS,
 } from "../components/internal/schematic";
 import {
@@ -965,18 +966,54 @@ export interface RecordedNode {
   role: string;
   pool?: string;
   ip: string;
-  /** Absent in stacks last updated before talos-proxmox 0.2. */
+  /** The VM settings whose change reboots it; absent in stacks last updated before talos-proxmox 0.2. */
   scsiHardware?: string;
+  cores?: number;
+  memoryMiB?: number;
+  cpuType?: string;
+  guestAgent?: boolean;
 }
 
+/** The VM settings the stack records per node. */
+export type RecordedVm = Pick<
+  RecordedNode,
+  "scsiHardware" | "cores" | "memoryMiB" | "cpuType" | "guestAgent"
+>;
+
+/** What a pool's VMs get, as the stack records it per node. */
+export function recordedVm(pool: NodePoolSpec, cluster: ClusterSpec): RecordedVm {
+  return {
+    scsiHardware: pool.scsiHardware,
+    cores: pool.cores,
+    memoryMiB: pool.memoryMiB,
+    cpuType: pool.cpuType,
+    guestAgent: cluster.image.extensions.includes(QEMU_GUEST_AGENT),
+  };
+}
+
+/** Settings whose change on an existing VM reboots it, with where each is set. */
+const REBOOTING_SETTINGS: { key: keyof RecordedVm; what: string; at: (poolPath: string) => string }[] = [
+  { key: "cores", what: "the cores", at: (p) => `${p}.cores` },
+  { key: "memoryMiB", what: "the memory", at: (p) => `${p}.memoryMiB` },
+  { key: "cpuType", what: "the CPU type", at: (p) => `${p}.cpuType` },
+  { key: "scsiHardware", what: "the SCSI controller", at: (p) => `${p}.scsiHardware` },
+  {
+    key: "guestAgent",
+    what: "the guest agent (siderolabs/qemu-guest-agent)",
+    at: () => "cluster.image.extensions",
+  },
+];
+
 /**
- * Existing VMs keep their SCSI controller. Changing it reboots every VM of a pool at once (bpg:
- * scsi_hardware needs a reboot, reboot_after_update defaults to true; Pulumi updates sibling VMs in
- * parallel), control planes included. Nodes recorded before 0.2 were created with that release's
- * default, virtio-scsi-single: a stack that leaves the setting to the new default is refused until it
- * names the controller its VMs have.
+ * Existing VMs keep every setting whose change reboots them. bpg's VM resource reboots a VM after
+ * updating its CPU (anything but vCPU hotplug), memory, agent, SCSI controller, boot order, BIOS or
+ * machine (proxmoxtf/resource/vm/vm.go v0.111.1, reboot_after_update defaults to true), and Pulumi
+ * updates a pool's VMs in parallel: every VM of the pool, control planes included, would go down at
+ * once. Such a change is refused with the way to make it safely. Nodes recorded before 0.2 were created
+ * with that release's SCSI default, virtio-scsi-single: a stack that leaves the setting to the new
+ * default is refused until it names the controller its VMs have.
  */
-export function checkScsiHardwareKept(previousNodes: unknown, cluster: ClusterSpec): Problem[] {
+export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec): Problem[] {
   if (typeof previousNodes !== "object" || previousNodes === null) {
     return [];
   }
@@ -988,17 +1025,29 @@ export function checkScsiHardwareKept(previousNodes: unknown, cluster: ClusterSp
   const problems: Problem[] = [];
   for (const [pool, path] of pools) {
     const existing = pool.nodes.filter((node) => previous[node.name] !== undefined).map((node) => node.name);
-    const recorded = existing.map((name) => previous[name]?.scsiHardware);
-    const before = recorded.find((value) => value !== undefined);
-    if (before !== undefined && before !== pool.scsiHardware) {
-      problems.push({
-        path: `${path}.scsiHardware`,
-        message:
-          `is ${show(pool.scsiHardware)}, but the VMs ${existing.join(", ")} have ${show(before)}. Changing the ` +
-          `controller reboots every VM of the pool at once. Keep ${show(before)}; to move, add a pool with the ` +
-          `new controller, let its nodes join, then remove the old pool.`,
-      });
-    } else if (before === undefined && existing.length > 0 && !pool.scsiHardwareSet) {
+    if (existing.length === 0) {
+      continue;
+    }
+    const now = recordedVm(pool, cluster);
+    const safeWay =
+      pool === cluster.controlPlane
+        ? `To change it on the control planes, do it one node at a time in Proxmox (talosctl -n <ip> ` +
+          `shutdown, change the VM, start it, wait for talosctl health), then set the new value here: the ` +
+          `VMs then already match it.`
+        : `To change it, add a pool with the new value, let its nodes join, then remove this pool.`;
+    for (const setting of REBOOTING_SETTINGS) {
+      const before = existing.map((name) => previous[name]?.[setting.key]).find((v) => v !== undefined);
+      if (before !== undefined && before !== now[setting.key]) {
+        problems.push({
+          path: setting.at(path),
+          message:
+            `would change ${setting.what} of the VMs ${existing.join(", ")} from ${show(before)} to ` +
+            `${show(now[setting.key])}, which reboots every VM of the pool at once. Keep ${show(before)}. ${safeWay}`,
+        });
+      }
+    }
+    const scsiRecorded = existing.some((name) => previous[name]?.scsiHardware !== undefined);
+    if (!scsiRecorded && !pool.scsiHardwareSet) {
       problems.push({
         path: `${path}.scsiHardware`,
         message:
@@ -1008,5 +1057,8 @@ export function checkScsiHardwareKept(previousNodes: unknown, cluster: ClusterSp
       });
     }
   }
-  return problems;
+  // The guest agent is the image's: report it once, not per pool.
+  return problems.filter(
+    (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,
+  );
 }

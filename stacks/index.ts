@@ -18,11 +18,12 @@ import {
 import { throwIfProblems } from "../components/internal/validation";
 import {
   checkControlPlaneScaleDown,
-  checkScsiHardwareKept,
+  checkVmSettingsKept,
   ClusterSpec,
   NodePoolSpec,
   readStackConfig,
   RecordedNode,
+  recordedVm,
 } from "./config";
 
 export = () => {
@@ -162,7 +163,7 @@ export = () => {
   );
 
   // 9. Scaling the control plane down never drops below the quorum the last update left, and existing
-  //    VMs keep their SCSI controller. The stack reads its own previous outputs; a refusal fails the
+  //    VMs keep every setting whose change would reboot a whole pool at once. The stack reads its own previous outputs; a refusal fails the
   //    update before any deletion runs.
   const self = new pulumi.StackReference("previous", {
     name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
@@ -170,22 +171,23 @@ export = () => {
   const scaleChecked = self.getOutput("nodes").apply((previousNodes) => {
     throwIfProblems(`Invalid configuration of stack "${pulumi.getStack()}"`, [
       ...checkControlPlaneScaleDown(previousNodes, cluster.controlPlane.nodes.length),
-      ...checkScsiHardwareKept(previousNodes, cluster),
+      ...checkVmSettingsKept(previousNodes, cluster),
     ]);
     return true;
   });
 
-  const scsiHardware = cluster.controlPlane.scsiHardware;
+  const controlPlaneVm = recordedVm(cluster.controlPlane, cluster);
   const nodes = Object.fromEntries([
     ...controlPlane.nodes.map((n) => [
       n.name,
-      { role: "controlplane", ip: n.ip, scsiHardware, vmId: n.vm.vmId },
+      { role: "controlplane", ip: n.ip, ...controlPlaneVm, vmId: n.vm.vmId },
     ]),
     ...workerPools.flatMap((pool, i) => {
       const spec = cluster.workerPools[i];
+      const vm = recordedVm(spec, cluster);
       return pool.nodes.map((n) => [
         n.name,
-        { role: "worker", pool: spec.name, ip: n.ip, scsiHardware: spec.scsiHardware, vmId: n.vm.vmId },
+        { role: "worker", pool: spec.name, ip: n.ip, ...vm, vmId: n.vm.vmId },
       ]);
     }),
   ]) as Record<string, RecordedNode & { vmId: pulumi.Output<number> }>;
@@ -197,7 +199,7 @@ export = () => {
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,
     installerImage: image.installerImage,
-    // The next update reads these back to check a control-plane scale-down and the SCSI controllers.
+    // The next update reads these back to check a control-plane scale-down and the VMs' settings.
     nodes: pulumi.all([scaleChecked, nodes]).apply(([, checked]) => checked),
   };
 };

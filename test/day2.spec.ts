@@ -228,7 +228,7 @@ describe("day 2", () => {
     expect(run.error).to.equal(undefined);
   });
 
-  describe("SCSI controllers of existing VMs", () => {
+  describe("VM settings of existing VMs (a change would reboot a whole pool at once)", () => {
     async function update(previousNodes: Record<string, unknown>, edit: (c: Cluster) => void = () => {}) {
       const cluster = exampleCluster("homelab");
       edit(cluster);
@@ -249,12 +249,17 @@ describe("day 2", () => {
       "w-1": { role: "worker", pool: "general", ip: "192.168.10.21" },
     };
 
-    it("records each node's controller for the next update", async () => {
+    it("records each node's VM settings for the next update", async () => {
       const run = succeeded(await runStack("homelab"));
-      const nodes = run.outputs?.nodes as Record<string, { scsiHardware: string }>;
-      expect(Object.values(nodes).map((n) => n.scsiHardware)).to.satisfy((values: string[]) =>
-        values.every((v) => v === "virtio-scsi-pci"),
-      );
+      const nodes = run.outputs?.nodes as Record<string, Record<string, unknown>>;
+      expect(nodes["cp-1"]).to.include({
+        scsiHardware: "virtio-scsi-pci",
+        cores: 2,
+        memoryMiB: 4096,
+        cpuType: "host",
+        guestAgent: true,
+      });
+      expect(Object.values(nodes).every((n) => n.scsiHardware === "virtio-scsi-pci")).to.equal(true);
     });
 
     it("refuses to switch VMs of an older stack to the new default, naming the setting that keeps them", async () => {
@@ -281,7 +286,7 @@ describe("day 2", () => {
       }
     });
 
-    it("refuses a controller change on recorded VMs, with the safe way", async () => {
+    it("refuses a controller change on recorded control planes, with the safe way", async () => {
       const recorded = {
         "cp-1": { role: "controlplane", ip: "192.168.10.11", scsiHardware: "virtio-scsi-pci" },
       };
@@ -290,7 +295,53 @@ describe("day 2", () => {
         (c) => ((c.controlPlane as Cluster).scsiHardware = "virtio-scsi-single"),
       );
       expect((run.error as Error).message).to.match(
-        /cluster\.controlPlane\.scsiHardware: is "virtio-scsi-single", but the VMs cp-1 have "virtio-scsi-pci".*reboots every VM of the pool at once.*add a pool with the new controller/,
+        /cluster\.controlPlane\.scsiHardware: would change the SCSI controller of the VMs cp-1 from "virtio-scsi-pci" to "virtio-scsi-single", which reboots every VM of the pool at once\. Keep "virtio-scsi-pci"\. To change it on the control planes, do it one node at a time in Proxmox/,
+      );
+    });
+
+    it("refuses resizing a worker pool in place: the safe way is a new pool", async () => {
+      const recorded = {
+        "w-1": {
+          role: "worker",
+          pool: "general",
+          ip: "192.168.10.21",
+          scsiHardware: "virtio-scsi-pci",
+          cores: 2,
+          memoryMiB: 4096,
+        },
+      };
+      const run = await update(recorded, (c) => ((c.workerPools as Cluster[])[0].cores = 4));
+      expect((run.error as Error).message).to.match(
+        /cluster\.workerPools\[0\]\.cores: would change the cores of the VMs w-1 from 2 to 4, which reboots every VM of the pool at once\. Keep 2\. To change it, add a pool with the new value, let its nodes join, then remove this pool\./,
+      );
+    });
+
+    it("refuses adding or removing the guest agent on existing VMs, once, at the extensions", async () => {
+      const recorded = {
+        "cp-1": {
+          role: "controlplane",
+          ip: "192.168.10.11",
+          scsiHardware: "virtio-scsi-pci",
+          guestAgent: true,
+        },
+        "w-1": {
+          role: "worker",
+          pool: "general",
+          ip: "192.168.10.21",
+          scsiHardware: "virtio-scsi-pci",
+          guestAgent: true,
+        },
+      };
+      const run = await update(
+        recorded,
+        (c) => ((c.image as Cluster).extensions = ["siderolabs/iscsi-tools", "siderolabs/util-linux-tools"]),
+      );
+      const message = (run.error as Error).message;
+      expect(message).to.match(
+        /cluster\.image\.extensions: would change the guest agent \(siderolabs\/qemu-guest-agent\) of the VMs cp-1 from true to false/,
+      );
+      expect(message).to.match(
+        /cluster\.image\.extensions: would change the guest agent \(siderolabs\/qemu-guest-agent\) of the VMs w-1 from true to false/,
       );
     });
 

@@ -966,6 +966,9 @@ export interface RecordedNode {
   role: string;
   pool?: string;
   ip: string;
+  /** The Proxmox node and VM id: a change replaces the VM. */
+  pveNode?: string;
+  vmId?: number;
   /** The VM settings whose change reboots it; absent in stacks last updated before talos-proxmox 0.2. */
   scsiHardware?: string;
   cores?: number;
@@ -1046,6 +1049,9 @@ export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec
         });
       }
     }
+    pool.nodes.forEach((node, i) => {
+      problems.push(...checkVmKept(node, previous[node.name], `${path}.nodes[${i}]`));
+    });
     const scsiRecorded = existing.some((name) => previous[name]?.scsiHardware !== undefined);
     if (!scsiRecorded && !pool.scsiHardwareSet) {
       problems.push({
@@ -1061,4 +1067,34 @@ export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec
   return problems.filter(
     (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,
   );
+}
+
+/**
+ * A node keeps its Proxmox node and VM id. bpg forces a new VM when node_name (without migrate) or
+ * vm_id changes (proxmoxtf/resource/vm/vm.go v0.111.1, CustomizeDiff ForceNewIf), and Pulumi creates
+ * the new VM before deleting the old one: with the same VM id and IP, which Proxmox refuses, and a new
+ * VM that boots into maintenance mode that no config apply would ever see. The safe way is two updates.
+ */
+function checkVmKept(node: NodeSpec, previous: Partial<RecordedNode> | undefined, path: string): Problem[] {
+  const steps =
+    `Remove ${node.name} from the stack and pulumi up (it is drained, and leaves etcd, before its VM goes), ` +
+    `then add it back with the new value and pulumi up.`;
+  const problems: Problem[] = [];
+  if (previous?.pveNode !== undefined && previous.pveNode !== node.pveNode) {
+    problems.push({
+      path: `${path}.pveNode`,
+      message:
+        `would move ${node.name} from Proxmox node ${show(previous.pveNode)} to ${show(node.pveNode)}, which ` +
+        `replaces its VM: Pulumi would create the new VM before deleting the old one, with the same id and IP. ${steps}`,
+    });
+  }
+  if (node.vmId !== undefined && previous?.vmId !== undefined && previous.vmId !== node.vmId) {
+    problems.push({
+      path: `${path}.vmId`,
+      message:
+        `would change the VM id of ${node.name} from ${previous.vmId} to ${node.vmId}, which replaces its VM: ` +
+        `Pulumi would create the new VM before deleting the old one, with the same IP. ${steps}`,
+    });
+  }
+  return problems;
 }

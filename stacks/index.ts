@@ -176,21 +176,19 @@ export = () => {
     return true;
   });
 
-  const controlPlaneVm = recordedVm(cluster.controlPlane, cluster);
-  const nodes = Object.fromEntries([
-    ...controlPlane.nodes.map((n) => [
+  const recorded = (spec: NodePoolSpec, role: string, pool?: string) => {
+    const vm = recordedVm(spec, cluster);
+    return (n: { name: string; ip: string; vm: { vmId: pulumi.Output<number> } }, i: number) => [
       n.name,
-      { role: "controlplane", ip: n.ip, ...controlPlaneVm, vmId: n.vm.vmId },
-    ]),
-    ...workerPools.flatMap((pool, i) => {
-      const spec = cluster.workerPools[i];
-      const vm = recordedVm(spec, cluster);
-      return pool.nodes.map((n) => [
-        n.name,
-        { role: "worker", pool: spec.name, ip: n.ip, ...vm, vmId: n.vm.vmId },
-      ]);
-    }),
-  ]) as Record<string, RecordedNode & { vmId: pulumi.Output<number> }>;
+      { role, ...(pool ? { pool } : {}), ip: n.ip, pveNode: spec.nodes[i].pveNode, ...vm, vmId: n.vm.vmId },
+    ];
+  };
+  const nodes = Object.fromEntries([
+    ...controlPlane.nodes.map(recorded(cluster.controlPlane, "controlplane")),
+    ...workerPools.flatMap((pool, i) =>
+      pool.nodes.map(recorded(cluster.workerPools[i], "worker", cluster.workerPools[i].name)),
+    ),
+  ]) as Record<string, Omit<RecordedNode, "vmId"> & { vmId: pulumi.Output<number> }>;
 
   return {
     kubeconfig: pulumi.secret(

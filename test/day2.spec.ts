@@ -253,6 +253,7 @@ describe("day 2", () => {
       const run = succeeded(await runStack("homelab"));
       const nodes = run.outputs?.nodes as Record<string, Record<string, unknown>>;
       expect(nodes["cp-1"]).to.include({
+        pveNode: "pve",
         scsiHardware: "virtio-scsi-pci",
         cores: 2,
         memoryMiB: 4096,
@@ -342,6 +343,38 @@ describe("day 2", () => {
       );
       expect(message).to.match(
         /cluster\.image\.extensions: would change the guest agent \(siderolabs\/qemu-guest-agent\) of the VMs w-1 from true to false/,
+      );
+    });
+
+    it("refuses moving a node to another Proxmox node or VM id, which replaces its VM: two updates instead", async () => {
+      const recorded = {
+        "cp-1": {
+          role: "controlplane",
+          ip: "192.168.10.11",
+          pveNode: "pve",
+          vmId: 1011,
+          scsiHardware: "virtio-scsi-pci",
+        },
+        "w-1": {
+          role: "worker",
+          pool: "general",
+          ip: "192.168.10.21",
+          pveNode: "pve",
+          vmId: 1021,
+          scsiHardware: "virtio-scsi-pci",
+        },
+      };
+      const run = await update(recorded, (c) => {
+        ((c.controlPlane as Cluster).nodes as Cluster[])[0].pveNode = "pve2";
+        (((c.workerPools as Cluster[])[0].nodes as Cluster[])[0] as Cluster).vmId = 2021;
+        (c.image as Cluster).sharedDatastore = true;
+      });
+      const message = (run.error as Error).message;
+      expect(message).to.match(
+        /cluster\.controlPlane\.nodes\[0\]\.pveNode: would move cp-1 from Proxmox node "pve" to "pve2", which replaces its VM.*Remove cp-1 from the stack and pulumi up.*then add it back/,
+      );
+      expect(message).to.match(
+        /cluster\.workerPools\[0\]\.nodes\[0\]\.vmId: would change the VM id of w-1 from 1021 to 2021/,
       );
     });
 

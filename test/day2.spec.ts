@@ -366,7 +366,7 @@ describe("day 2", () => {
       };
       const run = await update(recorded, (c) => {
         ((c.controlPlane as Cluster).nodes as Cluster[])[0].pveNode = "pve2";
-        (((c.workerPools as Cluster[])[0].nodes as Cluster[])[0] as Cluster).vmId = 2021;
+        ((c.workerPools as Cluster[])[0].nodes as Cluster[])[0].vmId = 2021;
         (c.image as Cluster).sharedDatastore = true;
       });
       const message = (run.error as Error).message;

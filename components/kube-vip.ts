@@ -15,14 +15,14 @@ import {
   serviceRangesData,
 } from "./internal/kube-vip-manifests";
 import { checkNodeInterface } from "./internal/network-rules";
-import { checkDnsLabel, checkImageTag, Problem, throwIfProblems } from "./internal/validation";
+import { checkDnsLabel, checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
 
 export interface KubeVipArgs {
   /**
    * Address ranges for Services of type LoadBalancer (`a.b.c.d-a.b.c.e` or CIDRs): `global` for every
-   * namespace, or a namespace's name for that namespace only.
+   * namespace, or a namespace's name for that namespace only. A plain list is the `global` ranges.
    */
-  serviceRanges: Record<string, string[]>;
+  serviceRanges: Record<string, string[]> | string[];
   /** kube-vip image tag. @default "v1.2.3" */
   version?: string;
   /** kube-vip-cloud-provider image tag. @default "v0.0.12" */
@@ -188,17 +188,27 @@ export class KubeVip extends pulumi.ComponentResource {
 }
 
 /** Ranges per scope: well formed, scopes that are `global` or namespace names, no overlaps anywhere. */
-function checkServiceRanges(serviceRanges: Record<string, string[]>): {
+function checkServiceRanges(serviceRanges: Record<string, string[]> | string[]): {
   ranges: Record<string, IpRange[]>;
   problems: Problem[];
 } {
   const problems: Problem[] = [];
   const ranges: Record<string, IpRange[]> = {};
   const seen: { range: IpRange; path: string }[] = [];
-  for (const [scope, texts] of Object.entries(serviceRanges)) {
+  const scopes: Record<string, unknown> = Array.isArray(serviceRanges)
+    ? { global: serviceRanges }
+    : serviceRanges;
+  for (const [scope, texts] of Object.entries(scopes)) {
     const path = `args.serviceRanges.${scope}`;
     if (scope !== "global") {
       problems.push(...checkDnsLabel(scope, path, "a namespace"));
+    }
+    if (!Array.isArray(texts) || !texts.every((t) => typeof t === "string")) {
+      problems.push({
+        path,
+        message: `must be a list of ranges or CIDRs (got ${show(texts)}), e.g. ["10.0.0.200-10.0.0.209"].`,
+      });
+      continue;
     }
     const checked = checkRanges(texts, path, undefined, [], seen);
     problems.push(...checked.problems);

@@ -136,6 +136,13 @@ describe("KubeVip", () => {
     expect(deployment.dependencies).to.include(one(run, T.configMap, "kube-vip-ranges").urn);
   });
 
+  it("takes a plain list of ranges as the global ones, as the stack config does", async () => {
+    const run = succeeded(await runKubeVip({ serviceRanges: ["10.0.0.200-10.0.0.209"] }));
+    expect(one(run, T.configMap, "kube-vip-ranges").inputs.data).to.deep.equal({
+      "range-global": "10.0.0.200-10.0.0.209",
+    });
+  });
+
   it("takes versions and the interface", async () => {
     const run = succeeded(
       await runKubeVip({ version: "v1.1.0", cloudProviderVersion: "v0.0.11", interface: "eth0" }),
@@ -162,6 +169,11 @@ describe("KubeVip", () => {
       /args\.serviceRanges\.Apps: .*DNS label/,
     ],
     ["latest", { version: "latest" }, /args\.version: "latest" is not a release tag/],
+    [
+      "a scope that is no list",
+      { serviceRanges: { global: "10.0.0.200-10.0.0.209" } as never },
+      /args\.serviceRanges\.global: must be a list of ranges or CIDRs \(got "10\.0\.0\.200-10\.0\.0\.209"\)/,
+    ],
   ];
   for (const [what, args, message] of refusals) {
     it(`refuses ${what}`, async () => {

@@ -3,6 +3,7 @@
  * registers anything but the stack itself.
  */
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../components";
 import { exampleCluster, runStack, TYPES } from "./harness";
 
@@ -522,6 +523,15 @@ describe("stack configuration: bad input is refused with its path", () => {
     expect(error.message).to.match(
       /^Invalid configuration of stack "homelab": 3 problems\n {2}- cluster\.name: /,
     );
+  });
+
+  it("fails as a Pulumi RunError, which pulumi up prints once, without a stack trace", async () => {
+    const cluster = exampleCluster("homelab");
+    cluster.name = "Not A Label";
+    const run = await runStack("homelab", cluster);
+    // @pulumi/pulumi cmd/run/run.js logs a RunError's message only; any other error as an "unhandled
+    // exception" with its stack.
+    expect(pulumi.RunError.isInstance(run.error)).to.equal(true);
   });
 
   it("refuses a stack with no cluster at all", async () => {

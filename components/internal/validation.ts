@@ -3,6 +3,7 @@
  * (which checks `Pulumi.<stack>.yaml`). A problem names where it is (`path`), and its message says
  * what is wrong, the value received, what is allowed and the fix.
  */
+import * as pulumi from "@pulumi/pulumi";
 
 export interface Problem {
   /** Config path (`cluster.workerPools[0].nodes[2].ip`) or argument path (`TalosVm "cp-1" args.cores`). */
@@ -11,8 +12,12 @@ export interface Problem {
   readonly message: string;
 }
 
-/** Thrown before any resource is created when input is invalid; lists every problem found at once. */
-export class ValidationError extends Error {
+/**
+ * Thrown before any resource is created when input is invalid; lists every problem found at once. A
+ * Pulumi RunError, so `pulumi up` and `pulumi preview` print its message once, without a stack trace
+ * (@pulumi/pulumi cmd/run/run.js: RunErrors are logged as their message only).
+ */
+export class ValidationError extends pulumi.RunError {
   constructor(
     readonly subject: string,
     readonly problems: readonly Problem[],

@@ -156,7 +156,12 @@ export interface ClusterSpec {
   kubeVip: KubeVipSpec;
   /** Talos forwards kube-dns to its host DNS; off when Cilium masquerades in eBPF. */
   forwardKubeDnsToHost: boolean;
-  upgrade: { order: UpgradeOrder; maxParallelWorkers: number };
+  upgrade: {
+    order: UpgradeOrder;
+    maxParallelWorkers: number;
+    /** The VMs already have changed settings (changed by hand, node by node): accept them once. */
+    vmSettingsChangedByHand: boolean;
+  };
   /** The whole cluster goes next: node removal skips drains and etcd leaves. */
   teardown: boolean;
   /** Guard secrets and control-plane VMs against deletion. */
@@ -443,7 +448,7 @@ function parseCluster(raw: unknown, stack: string, reader: ConfigReader): Cluste
 }
 
 function parseUpgrade(raw: unknown, path: string, reader: ConfigReader): ClusterSpec["upgrade"] | undefined {
-  const obj = reader.object(raw ?? {}, path, ["order", "maxParallelWorkers"]);
+  const obj = reader.object(raw ?? {}, path, ["order", "maxParallelWorkers", "vmSettingsChangedByHand"]);
   if (!obj) {
     return undefined;
   }
@@ -461,7 +466,8 @@ function parseUpgrade(raw: unknown, path: string, reader: ConfigReader): Cluster
       what: "the number of workers upgraded at once",
     }),
   );
-  return { order: order as UpgradeOrder, maxParallelWorkers };
+  const vmSettingsChangedByHand = reader.optionalBoolean(obj, "vmSettingsChangedByHand", path) ?? false;
+  return { order: order as UpgradeOrder, maxParallelWorkers, vmSettingsChangedByHand };
 }
 
 /**
@@ -1012,7 +1018,8 @@ const REBOOTING_SETTINGS: { key: keyof RecordedVm; what: string; at: (poolPath: 
  * updating its CPU (anything but vCPU hotplug), memory, agent, SCSI controller, boot order, BIOS or
  * machine (proxmoxtf/resource/vm/vm.go v0.111.1, reboot_after_update defaults to true), and Pulumi
  * updates a pool's VMs in parallel: every VM of the pool, control planes included, would go down at
- * once. Such a change is refused with the way to make it safely. Nodes recorded before 0.2 were created
+ * once. Such a change is refused with the way to make it safely (or accepted once, with
+ * cluster.upgrade.vmSettingsChangedByHand, when the VMs were changed by hand). Nodes recorded before 0.2 were created
  * with that release's SCSI default, virtio-scsi-single: a stack that leaves the setting to the new
  * default is refused until it names the controller its VMs have.
  */
@@ -1026,6 +1033,7 @@ export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec
     ...cluster.workerPools.map((pool, i): [NodePoolSpec, string] => [pool, `cluster.workerPools[${i}]`]),
   ];
   const problems: Problem[] = [];
+  let changed = false;
   for (const [pool, path] of pools) {
     const existing = pool.nodes.filter((node) => previous[node.name] !== undefined).map((node) => node.name);
     if (existing.length === 0) {
@@ -1035,12 +1043,16 @@ export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec
     const safeWay =
       pool === cluster.controlPlane
         ? `To change it on the control planes, do it one node at a time in Proxmox (talosctl -n <ip> ` +
-          `shutdown, change the VM, start it, wait for talosctl health), then set the new value here: the ` +
-          `VMs then already match it.`
+          `shutdown, change the VM, start it, wait for talosctl health), then pulumi refresh, set the new ` +
+          `value here with cluster.upgrade.vmSettingsChangedByHand: true, pulumi up, and remove that flag.`
         : `To change it, add a pool with the new value, let its nodes join, then remove this pool.`;
     for (const setting of REBOOTING_SETTINGS) {
       const before = existing.map((name) => previous[name]?.[setting.key]).find((v) => v !== undefined);
       if (before !== undefined && before !== now[setting.key]) {
+        changed = true;
+        if (cluster.upgrade.vmSettingsChangedByHand) {
+          continue;
+        }
         problems.push({
           path: setting.at(path),
           message:
@@ -1063,10 +1075,15 @@ export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec
       });
     }
   }
-  // The guest agent is the image's: report it once, not per pool.
-  return problems.filter(
-    (p, i) => problems.findIndex((q) => q.path === p.path && q.message === p.message) === i,
-  );
+  if (cluster.upgrade.vmSettingsChangedByHand && !changed) {
+    problems.push({
+      path: "cluster.upgrade.vmSettingsChangedByHand",
+      message:
+        `is true, but no VM setting differs from what the last update recorded. Remove it: left on, it ` +
+        `would let a later change reboot a whole pool at once.`,
+    });
+  }
+  return problems;
 }
 
 /**

@@ -300,6 +300,23 @@ describe("day 2", () => {
       );
     });
 
+    it("accepts control-plane settings changed by hand once, and refuses the flag when nothing changed", async () => {
+      const recorded = {
+        "cp-1": { role: "controlplane", ip: "192.168.10.11", scsiHardware: "virtio-scsi-pci", cores: 2 },
+      };
+      const byHand = (c: Cluster) => ((c.upgrade as Cluster) = { vmSettingsChangedByHand: true });
+      succeeded(
+        await update(recorded, (c) => {
+          (c.controlPlane as Cluster).cores = 4;
+          byHand(c);
+        }),
+      );
+      const run = await update(recorded, byHand);
+      expect((run.error as Error).message).to.match(
+        /cluster\.upgrade\.vmSettingsChangedByHand: is true, but no VM setting differs from what the last update recorded\. Remove it/,
+      );
+    });
+
     it("refuses resizing a worker pool in place: the safe way is a new pool", async () => {
       const recorded = {
         "w-1": {

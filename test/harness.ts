@@ -1,7 +1,9 @@
 /**
  * Test helpers: run components or whole stacks under the offline engine and query what they did.
  */
+import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
+import { KubeVip, KubeVipArgs } from "../components";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { OfflineRun, OfflineRunOptions, ResourceRecord, runOffline } from "../tools/offline/engine";
@@ -21,6 +23,18 @@ export function runComponents(
   options: Pick<OfflineRunOptions, "preview" | "scheduler"> = {},
 ): Promise<OfflineRun> {
   return runOffline(body, { project: PROJECT, stack: "test", ...options });
+}
+
+/** A KubeVip with one global Service range (overridable), behind a Kubernetes provider, as a stack body. */
+export function runKubeVip(args: Partial<KubeVipArgs> = {}): Promise<OfflineRun> {
+  return runComponents(() => {
+    const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
+    new KubeVip(
+      "kube-vip",
+      { serviceRanges: { global: ["10.0.0.200-10.0.0.209"] }, ...args },
+      { providers: [provider] },
+    );
+  });
 }
 
 /** Whether `from` waits on `to`, directly or through other resources. */

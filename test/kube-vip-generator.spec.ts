@@ -4,14 +4,12 @@
  * generator, kube-vip v1.2.3's `pkg/kubevip/config_generator.go`). Every difference is named here, with
  * the reason; anything else that differs fails.
  */
-import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
-import { KubeVip } from "../components";
 import { kubeVipStaticPod } from "../components/internal/kube-vip-manifests";
-import { one, runComponents, succeeded } from "./harness";
+import { one, runKubeVip, succeeded } from "./harness";
 
 type Doc = Record<string, unknown>;
 type Container = Doc & { env: Doc[]; resources?: Doc };
@@ -36,20 +34,6 @@ function withoutEmpty<T extends Doc>(doc: T): T {
   return copy;
 }
 
-/** The KubeVip component with its defaults and one Service range. */
-async function kubeVipRun() {
-  return succeeded(
-    await runComponents(() => {
-      const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-      new KubeVip(
-        "kube-vip",
-        { serviceRanges: { global: ["10.0.0.200-10.0.0.209"] } },
-        { providers: [provider] },
-      );
-    }),
-  );
-}
-
 describe("kube-vip manifests, against kube-vip's own generator", () => {
   it("the control-plane static pod is the generator's pod plus a label, a read-only mount and a File hostPath", () => {
     const [upstream] = generated("control-plane-pod").map(withoutEmpty);
@@ -67,7 +51,7 @@ describe("kube-vip manifests, against kube-vip's own generator", () => {
     const upstreamPod = upstream.spec.template.spec;
 
     async function daemonSet() {
-      const run = await kubeVipRun();
+      const run = succeeded(await runKubeVip());
       const ds = one(run, "kubernetes:apps/v1:DaemonSet", "kube-vip-ds").inputs as Doc & {
         metadata: Doc;
         spec: { template: { spec: PodSpec } };
@@ -103,7 +87,7 @@ describe("kube-vip manifests, against kube-vip's own generator", () => {
 
     it("grants the generator's RBAC", async () => {
       const [account, role, binding] = generated("rbac");
-      const run = await kubeVipRun();
+      const run = succeeded(await runKubeVip());
       expect(one(run, "kubernetes:core/v1:ServiceAccount", "kube-vip-sa").inputs.metadata).to.deep.equal(
         account.metadata,
       );

@@ -1,10 +1,9 @@
 /**
  * KubeVip: RBAC, the services-mode DaemonSet, the cloud provider and its ranges.
  */
-import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
-import { KubeVip, KubeVipArgs, ValidationError } from "../components";
-import { one, ofType, runComponents, succeeded } from "./harness";
+import { KubeVipArgs, ValidationError } from "../components";
+import { one, ofType, runKubeVip, succeeded } from "./harness";
 
 const T = {
   sa: "kubernetes:core/v1:ServiceAccount",
@@ -14,17 +13,6 @@ const T = {
   deployment: "kubernetes:apps/v1:Deployment",
   configMap: "kubernetes:core/v1:ConfigMap",
 };
-
-function runKubeVip(args: Partial<KubeVipArgs> = {}) {
-  return runComponents(() => {
-    const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-    new KubeVip(
-      "kube-vip",
-      { serviceRanges: { global: ["10.0.0.200-10.0.0.209"] }, ...args },
-      { providers: [provider] },
-    );
-  });
-}
 
 type Container = {
   image: string;

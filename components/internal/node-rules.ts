@@ -39,10 +39,10 @@ export function checkNodeSize(
 
 /**
  * The CPU models bpg's provider accepts (proxmoxtf/resource/vm/validators.go, CPUTypeValidator, v0.111.1;
- * compared case-sensitively), besides `custom-<name>` for a custom model defined on the Proxmox host.
+ * compared case-sensitively), besides `custom-<name>` for a custom model defined on the Proxmox host,
+ * split by whether they have x86-64-v2 (SSE4.2, POPCNT, SSSE3, CMPXCHG16B), which Talos requires.
  */
-export const CPU_TYPES: readonly string[] = [
-  "486",
+export const CPU_TYPES_WITH_X86_64_V2: readonly string[] = [
   "Broadwell",
   "Broadwell-IBRS",
   "Broadwell-noTSX",
@@ -52,7 +52,6 @@ export const CPU_TYPES: readonly string[] = [
   "Cascadelake-Server-v2",
   "Cascadelake-Server-v4",
   "Cascadelake-Server-v5",
-  "Conroe",
   "Cooperlake",
   "Cooperlake-v2",
   "EPYC",
@@ -82,12 +81,8 @@ export const CPU_TYPES: readonly string[] = [
   "KnightsMill",
   "Nehalem",
   "Nehalem-IBRS",
-  "Opteron_G1",
-  "Opteron_G2",
-  "Opteron_G3",
   "Opteron_G4",
   "Opteron_G5",
-  "Penryn",
   "SandyBridge",
   "SandyBridge-IBRS",
   "SapphireRapids",
@@ -102,30 +97,15 @@ export const CPU_TYPES: readonly string[] = [
   "Skylake-Server-v5",
   "Westmere",
   "Westmere-IBRS",
-  "athlon",
-  "core2duo",
-  "coreduo",
   "host",
-  "kvm32",
-  "kvm64",
   "max",
-  "pentium",
-  "pentium2",
-  "pentium3",
-  "phenom",
-  "qemu32",
-  "qemu64",
   "x86-64-v2",
   "x86-64-v2-AES",
   "x86-64-v3",
   "x86-64-v4",
 ];
-const CUSTOM_CPU_TYPE = /^custom-.+$/;
 
-/**
- * Models of that list without x86-64-v2 (SSE4.2, POPCNT, SSSE3, CMPXCHG16B; Penryn stops at SSE4.1,
- * Opteron_G3 at SSE4a): Talos does not boot on them.
- */
+/** Penryn stops at SSE4.1, Opteron_G3 at SSE4a: Talos does not boot on these. */
 export const CPU_TYPES_WITHOUT_X86_64_V2: readonly string[] = [
   "486",
   "Conroe",
@@ -145,6 +125,9 @@ export const CPU_TYPES_WITHOUT_X86_64_V2: readonly string[] = [
   "qemu32",
   "qemu64",
 ];
+
+export const CPU_TYPES: readonly string[] = [...CPU_TYPES_WITH_X86_64_V2, ...CPU_TYPES_WITHOUT_X86_64_V2];
+const CUSTOM_CPU_TYPE = /^custom-.+$/;
 
 export const DEFAULT_CPU_TYPE = "host";
 

@@ -14,6 +14,8 @@ export { KubeVip } from "./kube-vip";
 export type { KubeVipArgs } from "./kube-vip";
 export { ClusterUpgrade, UPGRADE_ORDERS } from "./cluster-upgrade";
 export type { ClusterUpgradeArgs, UpgradeOrder } from "./cluster-upgrade";
+export { configRoll } from "./config-roll";
+export type { ConfigRollArgs } from "./config-roll";
 export { healthGate, kubernetesReady } from "./health";
 export type { HealthGateArgs, KubernetesReadyArgs } from "./health";
 export type { WorkerPoolArgs } from "./worker-pool";

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  CONFIG_ROLL_SCRIPT,
   DECOMMISSION_SCRIPT,
   PREFLIGHT_SCRIPT,
   READY_SCRIPT,
@@ -32,18 +33,24 @@ const NODES = [
 /** A cluster for the fakes: every node on OLD, Kubernetes 1.36.1. */
 function fakeCluster(): string {
   const state = mkdtempSync(join(tmpdir(), "talos-proxmox-fake-"));
-  for (const dir of ["version", "schematic", "fail-upgrade"]) {
+  for (const dir of ["version", "schematic", "config", "staged", "fail-upgrade", "fail-reboot"]) {
     mkdirSync(join(state, dir));
   }
   writeFileSync(join(state, "nodes"), NODES.map((n) => n.join(" ")).join("\n") + "\n");
   for (const [, ip] of NODES) {
     writeFileSync(join(state, "version", ip), `${OLD.version}\n`);
     writeFileSync(join(state, "schematic", ip), `${OLD.schematic}\n`);
+    writeFileSync(join(state, "config", ip), runningConfig(ip));
   }
   writeFileSync(join(state, "kubernetes"), "1.36.1\n");
   writeFileSync(join(state, "calls"), "");
   writeFileSync(join(state, "timeline"), "");
   return state;
+}
+
+/** A node's machine config as the fake holds it: YAML, with quotes and braces for the parser. */
+function runningConfig(ip: string, env = "{}"): string {
+  return `version: v1alpha1\nmachine:\n  env: ${env}\n  nodeLabels: { "example.com/ip": "${ip}" }\n`;
 }
 
 function environment(state: string, extra: Record<string, string>, path = `${FAKE_TOOLS}:/usr/bin:/bin`) {
@@ -128,7 +135,8 @@ describe("lifecycle scripts", () => {
     ]
       .map((r) => `${JSON.stringify(r, null, 4)}\n`)
       .join("");
-    const helper = "eval \"$(sed -n '/^talos_spec_values() {/,/^}/p' components/scripts/common.sh)\"";
+    const helper =
+      "eval \"$(sed -n '/^TALOS_JSON_STREAM=/,/^talos_config_state() {/p' components/scripts/common.sh | sed '$d')\"";
     const read = (args: string) =>
       execFileSync("bash", ["-c", `${helper}; talos_spec_values ${args}`], {
         cwd: PROJECT_DIR,
@@ -203,6 +211,18 @@ describe("lifecycle scripts", () => {
       expect(second.output).to.match(
         /w-1 \(10\.0\.0\.21\): on v1\.13\.10 with the target schematic, skipped/,
       );
+    });
+
+    it("touches nothing on a converged cluster: no upgrade, no health gate, no upgrade-k8s", () => {
+      const state = fakeCluster();
+      const result = run(
+        ROLLOUT_SCRIPT,
+        environment(state, { ...ROLLOUT_ENV, TARGET_VERSION: OLD.version, TARGET_SCHEMATIC: OLD.schematic }),
+      );
+      expect(result.status, result.output).to.equal(0);
+      expect(targets(state, "upgrade")).to.deep.equal([]);
+      expect(targets(state, "health")).to.deep.equal([]);
+      expect(calls(state, "talosctl").some((l) => l.includes("upgrade-k8s"))).to.equal(false);
     });
 
     it("upgrades a node whose extensions changed even if its version did not", () => {
@@ -285,6 +305,90 @@ describe("lifecycle scripts", () => {
       expect(result.output).to.not.include("TALOSCONFIG-PRIVATE-KEY");
       // The private directory is gone afterwards.
       expect(spawnSync("ls", [state], { encoding: "utf8" }).stdout).to.not.match(/talos-proxmox\.\w{6}/);
+    });
+  });
+
+  describe("config roll (after the config applies)", () => {
+    const CONFIG_ROLL_ENV = {
+      ORDER: "workers-first",
+      MAX_PARALLEL_WORKERS: "1",
+      REBOOT_TIMEOUT: "30m",
+      HEALTH_TIMEOUT: "20m",
+      CNI: "cilium",
+    };
+    /** Stages a config on the nodes, as a staged apply leaves it: "persistent" ahead of "v1alpha1". */
+    const stage = (state: string, ips: string[]) => {
+      for (const ip of ips) {
+        writeFileSync(join(state, "staged", ip), runningConfig(ip, '{ HTTPS_PROXY: "http://proxy:3128" }'));
+      }
+    };
+    const rollConfigs = (state: string, extra: Record<string, string> = {}) =>
+      run(CONFIG_ROLL_SCRIPT, environment(state, { ...CONFIG_ROLL_ENV, ...extra }));
+
+    it("reboots only the nodes holding a staged config, drained, one at a time, with a health gate after each", () => {
+      const state = fakeCluster();
+      stage(state, ["10.0.0.22", "10.0.0.11", "10.0.0.13"]);
+      // A node whose persistent config equals its running one (a live apply) needs no reboot.
+      writeFileSync(join(state, "staged", "10.0.0.23"), runningConfig("10.0.0.23"));
+      const result = rollConfigs(state);
+      expect(result.status, result.output).to.equal(0);
+      expect(targets(state, "reboot")).to.deep.equal(["10.0.0.22", "10.0.0.11", "10.0.0.13"]);
+      const sequence = calls(state, "talosctl")
+        .map((line) => line.split(" ").find((w) => w === "reboot" || w === "health"))
+        .filter(Boolean);
+      expect(sequence).to.deep.equal(Array(3).fill(["reboot", "health"]).flat());
+      expect(calls(state, "talosctl").find((l) => l.includes("-n 10.0.0.11 reboot"))).to.match(
+        /-e 10\.0\.0\.12 -n 10\.0\.0\.11 reboot --drain --wait --timeout 30m$/,
+      );
+      expect(result.output).to.match(/w-1 \(10\.0\.0\.21\): runs its latest config, skipped/);
+      for (const [, ip] of NODES) {
+        expect(existsSync(join(state, "staged", ip)), ip).to.equal(ip === "10.0.0.23");
+      }
+    });
+
+    it("touches nothing on a converged cluster", () => {
+      const state = fakeCluster();
+      const result = rollConfigs(state);
+      expect(result.status, result.output).to.equal(0);
+      expect(targets(state, "reboot")).to.deep.equal([]);
+      expect(targets(state, "health")).to.deep.equal([]);
+    });
+
+    it("stops at a failed reboot, and the next run resumes with that node", () => {
+      const state = fakeCluster();
+      stage(state, ["10.0.0.21", "10.0.0.22", "10.0.0.23", "10.0.0.11"]);
+      writeFileSync(join(state, "fail-reboot", "10.0.0.22"), "");
+      const first = rollConfigs(state);
+      expect(first.status).to.equal(1);
+      expect(first.output).to.match(/w-2 \(10\.0\.0\.22\): the reboot failed; the roll stops here/);
+      expect(targets(state, "reboot")).to.deep.equal(["10.0.0.21", "10.0.0.22"]);
+
+      writeFileSync(join(state, "calls"), "");
+      rmSync(join(state, "fail-reboot", "10.0.0.22"));
+      const second = rollConfigs(state);
+      expect(second.status, second.output).to.equal(0);
+      expect(targets(state, "reboot")).to.deep.equal(["10.0.0.22", "10.0.0.23", "10.0.0.11"]);
+    });
+
+    it("stops when a node comes back still holding its staged config", () => {
+      const state = fakeCluster();
+      stage(state, ["10.0.0.21"]);
+      mkdirSync(join(state, "keep-staged"));
+      writeFileSync(join(state, "keep-staged", "10.0.0.21"), "");
+      const result = rollConfigs(state);
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/w-1 \(10\.0\.0\.21\) came back still holding a staged config/);
+      expect(targets(state, "reboot")).to.deep.equal(["10.0.0.21"]);
+    });
+
+    it("stops when Kubernetes is not ready after a reboot", () => {
+      const state = fakeCluster();
+      stage(state, ["10.0.0.21", "10.0.0.22"]);
+      writeFileSync(join(state, "not-ready"), "");
+      const result = rollConfigs(state);
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/Kubernetes is not ready after w-1/);
+      expect(targets(state, "reboot")).to.deep.equal(["10.0.0.21"]);
     });
   });
 

@@ -75,6 +75,7 @@ describe("the npm package", function () {
       talosconfigIsSecret: boolean;
       types: string[];
       rolloutUpdate: string;
+      configRollUpdate: string;
     };
     expect(result.installerImage).to.equal("factory.talos.dev/nocloud-installer/0123abcd:v1.13.9");
     expect(result.endpoint).to.equal("https://10.30.0.50:6443");
@@ -93,5 +94,6 @@ describe("the npm package", function () {
     ]);
     // The lifecycle scripts ship with the package.
     expect(result.rolloutUpdate).to.include('upgrade --image "$TARGET_IMAGE"');
+    expect(result.configRollUpdate).to.include("reboot --drain --wait");
   });
 });

@@ -1,6 +1,6 @@
 /**
  * The lifecycle scripts run by @pulumi/command on the machine running Pulumi (components/scripts/*.sh,
- * each prefixed with common.sh). They take their parameters from the environment and the talosconfig
+ * each prefixed with common.sh, and the rolling ones with roll.sh). They take their parameters from the environment and the talosconfig
  * from stdin, so no secret ever reaches a command line or the log.
  */
 import { readFileSync } from "node:fs";
@@ -8,15 +8,19 @@ import { join } from "node:path";
 
 const SCRIPTS = join(__dirname, "..", "scripts");
 
-function script(name: string): string {
-  const common = readFileSync(join(SCRIPTS, "common.sh"), "utf8");
-  return `${common}\n${readFileSync(join(SCRIPTS, `${name}.sh`), "utf8")}`;
+/** common.sh, then the libraries it names (roll.sh), then the script. */
+function script(name: string, libraries: string[] = []): string {
+  return ["common", ...libraries, name]
+    .map((part) => readFileSync(join(SCRIPTS, `${part}.sh`), "utf8"))
+    .join("\n");
 }
 
 /** Checks talosctl (of the target's minor) and kubectl when the cluster is created. */
 export const PREFLIGHT_SCRIPT = script("preflight");
 /** Rolls Talos node by node, then Kubernetes, skipping what is already on target. */
-export const ROLLOUT_SCRIPT = script("rollout");
+export const ROLLOUT_SCRIPT = script("rollout", ["roll"]);
+/** Reboots the nodes that hold a staged config, one at a time, drained, with a health gate after each. */
+export const CONFIG_ROLL_SCRIPT = script("config-roll", ["roll"]);
 /** Drains a node (and leaves etcd) before its VM is deleted, then deletes its Node object. */
 export const DECOMMISSION_SCRIPT = script("decommission");
 

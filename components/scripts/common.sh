@@ -30,17 +30,13 @@ require_kubectl() {
     fail "kubectl is not on the PATH of the machine running Pulumi. Install it (https://kubernetes.io/docs/tasks/tools/) and run pulumi up again."
 }
 
-# Values from `talosctl get <type> -o json`, read with a real JSON parser (node's, which Pulumi needs
-# anyway). talosctl v1.13.9 prints one indented JSON object per resource, one after the other, each
-# {"metadata": ..., "node": ..., "spec": ...} (cmd/talosctl/cmd/talos/output/json.go).
-#   talos_spec_values <spec path> [<spec path> <value>]: the value at the first path of each resource,
-#   of the resources whose value at the second path is <value>; one per line.
-talos_spec_values() {
-  node -e '
-    const [path, wherePath, whereValue] = process.argv.slice(1);
-    const text = require("fs").readFileSync(0, "utf8");
-    const at = (obj, dotted) => dotted.split(".").reduce((v, k) => (v == null ? undefined : v[k]), obj.spec);
-    // The stream is JSON values back to back: cut it at each top-level object, JSON.parse each.
+# talosctl v1.13.9 prints `get <type> -o json` as one indented JSON object per resource, back to back,
+# each {"metadata": ..., "node": ..., "spec": ...} (cmd/talosctl/cmd/talos/output/json.go). This
+# JavaScript (run by node, which Pulumi needs anyway) cuts the stream at each top-level object and
+# parses each with JSON.parse: `resources(text)` is the list of them.
+TALOS_JSON_STREAM='
+  const resources = (text) => {
+    const list = [];
     let depth = 0, start = 0, inString = false, escaped = false;
     for (let i = 0; i < text.length; i++) {
       const c = text[i];
@@ -50,16 +46,43 @@ talos_spec_values() {
         else if (c === "\"") inString = false;
       } else if (c === "\"") inString = true;
       else if (c === "{" && depth++ === 0) start = i;
-      else if (c === "}" && --depth === 0) {
-        const resource = JSON.parse(text.slice(start, i + 1));
-        if (wherePath === undefined || at(resource, wherePath) === whereValue) {
-          const value = at(resource, path);
-          if (value !== undefined) console.log(value);
-        }
-      }
+      else if (c === "}" && --depth === 0) list.push(JSON.parse(text.slice(start, i + 1)));
     }
     if (depth !== 0 || inString) throw new Error("talosctl printed incomplete JSON");
+    return list;
+  };
+  const stdin = require("fs").readFileSync(0, "utf8");
+'
+
+#   talos_spec_values <spec path> [<spec path> <value>]: the value at the first path of each resource,
+#   of the resources whose value at the second path is <value>; one per line.
+talos_spec_values() {
+  node -e "$TALOS_JSON_STREAM"'
+    const [path, wherePath, whereValue] = process.argv.slice(1);
+    const at = (obj, dotted) => dotted.split(".").reduce((v, k) => (v == null ? undefined : v[k]), obj.spec);
+    for (const resource of resources(stdin)) {
+      if (wherePath === undefined || at(resource, wherePath) === whereValue) {
+        const value = at(resource, path);
+        if (value !== undefined) console.log(value);
+      }
+    }
   ' "$@"
+}
+
+# "staged" when the node holds a machine config that waits for a reboot, else "applied"; from
+# `talosctl get machineconfig -o json`. Talos keeps the running config as MachineConfig "v1alpha1" and
+# the one on disk as "persistent", which a staged apply moves ahead of it (v1.13.9
+# pkg/machinery/resources/config/machine_config.go; ApplyConfiguration STAGED calls only
+# SetPersistedConfig, internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go). After a boot
+# from disk there is no "persistent" resource (controllers/config/acquire.go). The spec of both is
+# the config as a YAML string; it never leaves this process.
+talos_config_state() {
+  node -e "$TALOS_JSON_STREAM"'
+    const byId = Object.fromEntries(resources(stdin).map((r) => [r.metadata.id, r.spec]));
+    if (typeof byId.v1alpha1 !== "string") throw new Error("talosctl listed no running machine config (v1alpha1)");
+    const persistent = byId.persistent;
+    console.log(persistent === undefined || persistent === byId.v1alpha1 ? "applied" : "staged");
+  '
 }
 
 # A control-plane endpoint other than the node itself (whose API goes away while it reboots or resets).

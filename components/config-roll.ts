@@ -1,0 +1,85 @@
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
+import { UpgradeOrder } from "./cluster-upgrade";
+import { Cni } from "./internal/machine-config";
+import { CONFIG_ROLL_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { talosMinor } from "./internal/versions";
+import * as talos from "./talos";
+
+export interface ConfigRollArgs {
+  /** The cluster's name, for the command's messages. */
+  clusterName: string;
+  /** The Talos version the nodes run (talosctl must be of its minor). */
+  talosVersion: string;
+  /** Control-plane node IPs: the Talos API endpoints of the command (never the VIP). */
+  controlPlaneEndpoints: readonly string[];
+  /** The cluster's talosconfig (secret); it reaches the command on stdin. */
+  talosconfig: pulumi.Input<string>;
+  /** The config apply of every node of the cluster: the roll runs after them, and whenever one changes. */
+  applies: talos.machine.ConfigurationApply[];
+  /** The cluster's CNI: with `cilium`, the health gate waits for its agents too. */
+  cni: Cni;
+  /** Which role rolls first. @default "workers-first" */
+  order?: UpgradeOrder;
+  /** Workers rebooted at the same time; control planes always go one by one. @default 1 */
+  maxParallelWorkers?: number;
+  /** How long one node's drain and reboot may take (Go duration). @default "30m" */
+  rebootTimeout?: string;
+  /** How long the health gate after a node may wait (Go duration). @default "20m" */
+  healthTimeout?: string;
+}
+
+/**
+ * The rolling reboot that config changes needing one go through. Every config apply runs in
+ * `staged_if_needing_reboot` mode (terraform-provider-talos v0.11.0: a dry run decides between `auto` and
+ * `staged`), so a change Talos applies live lands on every node at once, and one that needs a reboot
+ * waits on disk. This command then reboots the nodes holding a staged config one at a time, drained
+ * and uncordoned by `talosctl reboot --drain`, with a health gate after each, in the upgrade order. It
+ * runs after the applies whenever a node's config changed; nodes without a staged config are skipped,
+ * so it resumes after a failure and leaves a converged cluster alone.
+ */
+export function configRoll(
+  name: string,
+  args: ConfigRollArgs,
+  opts: Omit<pulumi.CustomResourceOptions, "dependsOn"> & { dependsOn?: pulumi.Resource[] },
+): command.local.Command {
+  // A digest of every node's config, the command's trigger. It is not secret: the configs' keys are
+  // random and long, so their hash tells nothing about them.
+  const digest = pulumi.unsecret(
+    pulumi.all(args.applies.map((apply) => apply.machineConfiguration)).apply((configs) => {
+      const hash = createHash("sha256");
+      configs.forEach((config, i) => {
+        if (typeof config !== "string") {
+          // The provider always reports it; a unit test's mocks must too.
+          throw new Error(
+            `configRoll "${name}": config apply ${i} reported no machineConfiguration (mocks must return it)`,
+          );
+        }
+        hash.update(config).update("\0");
+      });
+      return hash.digest("hex");
+    }),
+  );
+  return new command.local.Command(
+    name,
+    {
+      interpreter: SCRIPT_INTERPRETER,
+      create: CONFIG_ROLL_SCRIPT,
+      update: CONFIG_ROLL_SCRIPT,
+      environment: {
+        CLUSTER: args.clusterName,
+        TALOS_MINOR: talosMinor(args.talosVersion),
+        CONTROL_PLANE_ENDPOINTS: args.controlPlaneEndpoints.join(" "),
+        CNI: args.cni,
+        ORDER: args.order ?? "workers-first",
+        MAX_PARALLEL_WORKERS: String(args.maxParallelWorkers ?? 1),
+        REBOOT_TIMEOUT: args.rebootTimeout ?? "30m",
+        HEALTH_TIMEOUT: args.healthTimeout ?? "20m",
+        CONFIG_DIGEST: digest,
+      },
+      stdin: pulumi.secret(args.talosconfig),
+    },
+    { ...opts, dependsOn: [...(opts.dependsOn ?? []), ...args.applies] },
+  );
+}

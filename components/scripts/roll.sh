@@ -1,0 +1,89 @@
+# Shared by the rolling commands (rollout, config-roll): the cluster's nodes as Kubernetes lists them,
+# the health gate after each node, and the walk through them in ORDER, control planes strictly one at
+# a time, workers in batches of MAX_PARALLEL_WORKERS. A step stops at the first failure; nodes that
+# need nothing are skipped, so running the command again resumes where it stopped.
+#   roll_cluster <per-node function>: calls it as `<function> <name> <ip>` for every node; the function
+#   touches "$work/changed" when it changed the node, which is what triggers a health gate.
+require_talosctl
+require_kubectl
+use_kubeconfig "$(endpoint_for "")"
+
+nodes_of() { # "control-plane" | "worker" -> lines "name ip", sorted by name
+  local selector=node-role.kubernetes.io/control-plane
+  [ "$1" = "worker" ] && selector="!$selector"
+  kubectl get nodes -l "$selector" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' |
+    sort
+}
+control_planes=$(nodes_of control-plane)
+workers=$(nodes_of worker)
+ips_of() { printf '%s\n' "$1" | awk 'NF {print $2}' | paste -sd, -; }
+cp_ips=$(ips_of "$control_planes")
+worker_ips=$(ips_of "$workers")
+first_cp=$(printf '%s\n' "$control_planes" | awk 'NF {print $2; exit}')
+[ -n "$first_cp" ] || fail "the cluster lists no control-plane node; is the API reachable?"
+
+health_gate() {
+  local after=$1
+  log "health gate after $after: Talos, etcd, every Kubernetes node Ready, CoreDNS and the CNI rolled out"
+  set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
+  [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
+  talosctl -e "$first_cp" -n "$first_cp" health "$@" ||
+    fail "the cluster is not healthy after $after: the roll stops here. Fix it, then run pulumi up again to resume."
+  kubernetes_ready "$HEALTH_TIMEOUT" ||
+    fail "Kubernetes is not ready after $after (nodes Ready, CoreDNS${CNI:+ and $CNI} rolled out): the roll stops here. Fix it, then run pulumi up again to resume."
+}
+
+roll_control_planes() {
+  local step=$1 name ip
+  while read -r name ip; do
+    [ -n "$name" ] || continue
+    rm -f "$work/changed"
+    "$step" "$name" "$ip" </dev/null
+    [ ! -e "$work/changed" ] || health_gate "$name"
+  done <<<"$control_planes"
+}
+
+roll_workers() {
+  local step=$1 batch="" count=0 name ip
+  while read -r name ip; do
+    [ -n "$name" ] || continue
+    batch="$batch$name $ip"$'\n'
+    count=$((count + 1))
+    if [ "$count" -eq "$MAX_PARALLEL_WORKERS" ]; then
+      roll_batch "$step" "$batch"
+      batch=""
+      count=0
+    fi
+  done <<<"$workers"
+  [ -z "$batch" ] || roll_batch "$step" "$batch"
+}
+
+roll_batch() {
+  local step=$1 pids="" pid failed="" name ip
+  rm -f "$work/changed"
+  while read -r name ip; do
+    [ -n "$name" ] || continue
+    "$step" "$name" "$ip" </dev/null &
+    pids="$pids $!"
+  done <<<"$2"
+  for pid in $pids; do
+    wait "$pid" || failed=1
+  done
+  [ -z "$failed" ] || fail "a worker of this batch failed; the roll stops here. Run pulumi up again to resume."
+  [ ! -e "$work/changed" ] || health_gate "$(printf '%s' "$2" | awk '{print $1}' | paste -sd, -)"
+}
+
+roll_cluster() {
+  case "$ORDER" in
+    workers-first)
+      roll_workers "$1"
+      roll_control_planes "$1"
+      ;;
+    control-plane-first)
+      roll_control_planes "$1"
+      roll_workers "$1"
+      ;;
+    *) fail "unknown upgrade order $ORDER" ;;
+  esac
+}

@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import {
   CiliumCni,
+  configRoll,
   ControlPlane,
   healthGate,
   KubeVip,
@@ -17,18 +18,38 @@ import {
 } from "../components";
 import { throwIfProblems } from "../components/internal/validation";
 import {
+  checkClusterKept,
   checkControlPlaneScaleDown,
+  checkNodesNotReused,
   checkVmSettingsKept,
   ClusterSpec,
   NodePoolSpec,
   readStackConfig,
+  recordedCluster,
   RecordedNode,
   recordedVm,
 } from "./config";
 
-export = () => {
-  // 1. Read and validate the whole stack config before anything is created.
+export = async () => {
+  // 1. Read and validate the whole stack config before anything is created. Then compare it with what
+  //    the last update recorded (the stack reads its own outputs): a change that would lose quorum,
+  //    reboot a whole pool at once, replace a VM in place or rebuild the cluster is refused here, before
+  //    any resource is registered, so nothing changes.
   const { cluster, proxmox } = readStackConfig();
+  const self = new pulumi.StackReference("previous", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  });
+  const [previousNodes, previousCluster, previousEndpoint] = await Promise.all(
+    ["nodes", "cluster", "endpoint"].map(
+      async (name): Promise<unknown> => (await self.getOutputDetails(name)).value,
+    ),
+  );
+  throwIfProblems(`Invalid configuration of stack "${pulumi.getStack()}"`, [
+    ...checkClusterKept(previousCluster, previousEndpoint, cluster),
+    ...checkControlPlaneScaleDown(previousNodes, cluster.controlPlane.nodes.length),
+    ...checkVmSettingsKept(previousNodes, cluster),
+    ...checkNodesNotReused(previousNodes, cluster),
+  ]);
   const proxmoxProvider = new proxmoxve.Provider("proxmox", {
     endpoint: proxmox.endpoint,
     apiToken: proxmox.apiToken,
@@ -134,7 +155,24 @@ export = () => {
     );
   }
 
-  // 8. The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
+  // 8. Config changes that need a reboot were staged: reboot those nodes one at a time, drained.
+  const allNodes = [...controlPlane.nodes, ...workerPools.flatMap((pool) => pool.nodes)];
+  const configsRolled = configRoll(
+    `${cluster.name}-config-roll`,
+    {
+      clusterName: cluster.name,
+      talosVersion: cluster.talosVersion,
+      controlPlaneEndpoints: controlPlane.controlPlaneEndpoints,
+      talosconfig: controlPlane.talosconfig,
+      applies: allNodes.map((n) => n.apply),
+      cni: cluster.cni,
+      order: cluster.upgrade.order,
+      maxParallelWorkers: cluster.upgrade.maxParallelWorkers,
+    },
+    { dependsOn: [...(cilium ? [cilium] : []), controlPlane] },
+  );
+
+  // 9. The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
   //    "none" (nodes Ready, CoreDNS and Cilium rolled out).
   const healthy = healthGate(
     {
@@ -159,23 +197,10 @@ export = () => {
       ),
       timeout: "30m",
     },
-    { dependsOn: [...(cilium ? [cilium] : []), ...workerPools, controlPlane] },
+    { dependsOn: [...(cilium ? [cilium] : []), ...workerPools, controlPlane, configsRolled] },
   );
 
-  // 9. Scaling the control plane down never drops below the quorum the last update left, and existing
-  //    VMs keep every setting whose change would reboot a whole pool at once. The stack reads its own previous outputs; a refusal fails the
-  //    update before any deletion runs.
-  const self = new pulumi.StackReference("previous", {
-    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
-  });
-  const scaleChecked = self.getOutput("nodes").apply((previousNodes) => {
-    throwIfProblems(`Invalid configuration of stack "${pulumi.getStack()}"`, [
-      ...checkControlPlaneScaleDown(previousNodes, cluster.controlPlane.nodes.length),
-      ...checkVmSettingsKept(previousNodes, cluster),
-    ]);
-    return true;
-  });
-
+  // 10. What the next update compares its config with.
   const recorded = (spec: NodePoolSpec, role: string, pool?: string) => {
     const vm = recordedVm(spec, cluster);
     return (n: { name: string; ip: string; vm: { vmId: pulumi.Output<number> } }, i: number) => [
@@ -197,8 +222,9 @@ export = () => {
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,
     installerImage: image.installerImage,
-    // The next update reads these back to check a control-plane scale-down and the VMs' settings.
-    nodes: pulumi.all([scaleChecked, nodes]).apply(([, checked]) => checked),
+    // The next update reads these back (step 1).
+    nodes,
+    cluster: recordedCluster(cluster),
   };
 };
 

@@ -5,28 +5,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigReader } from "../stacks/config-reader";
-import { PROJECT_DIR, runStack, succeeded } from "./harness";
-
-/** Every `path.key` the validator allows, list indices as `[]`. */
-async function acceptedKeys(): Promise<Set<string>> {
-  const keys = new Set<string>();
-  // The original method, called below with the reader as `this`, and put back afterwards.
-  // eslint-disable-next-line @typescript-eslint/unbound-method
-  const object = ConfigReader.prototype.object;
-  ConfigReader.prototype.object = function (this: ConfigReader, value, path, allowedKeys) {
-    for (const key of allowedKeys) {
-      keys.add(`${path.replace(/\[\d+\]/g, "[]")}.${key}`);
-    }
-    return object.call(this, value, path, allowedKeys);
-  };
-  try {
-    succeeded(await runStack("homelab"));
-  } finally {
-    ConfigReader.prototype.object = object;
-  }
-  return keys;
-}
+import { acceptedKeys, PROJECT_DIR } from "./harness";
 
 function documentedKeys(): Set<string> {
   const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");

@@ -3,7 +3,8 @@
  * change, compared as the engine would diff them (inputs, minus each resource's ignoreChanges).
  */
 import { expect } from "chai";
-import { OfflineRun, ResourceRecord, SECRET } from "../tools/offline/engine";
+import { changesOfRuns } from "../tools/offline/changes";
+import { OfflineRun, SECRET } from "../tools/offline/engine";
 import { exampleCluster, one, ofType, runStack, succeeded, TYPES, waitsOn } from "./harness";
 import { runOffline } from "../tools/offline/engine";
 import { join } from "node:path";
@@ -14,47 +15,14 @@ import { PROJECT_DIR } from "./harness";
 type Cluster = Record<string, unknown>;
 const COMMAND = "command:local:Command";
 
-/** The inputs the engine would compare: ignoreChanges paths (dotted, e.g. `initialization.type`) removed. */
-function comparable(resource: ResourceRecord): unknown {
-  const inputs = structuredClone(resource.inputs);
-  for (const path of resource.options.ignoreChanges) {
-    const keys = path.split(".");
-    const last = keys.pop() as string;
-    const parent = keys.reduce<Record<string, unknown> | undefined>(
-      (node, key) => node?.[key] as Record<string, unknown> | undefined,
-      inputs,
-    );
-    delete parent?.[last];
-  }
-  return inputs;
-}
+const WORDS = { create: "added", delete: "removed", update: "updated", replace: "replaced" } as const;
 
 /**
- * URN -> what changed between two runs: "added", "removed", "updated" or "replaced" (a changed input
- * that the resource's replaceOnChanges names). An update keeps the resource's id (pulumi/pulumi#3729);
- * only a replacement gives it a new one.
+ * URN -> what changed between two runs, as tools/offline/changes.ts decides it (the engine's diff:
+ * inputs minus ignoreChanges; replaceOnChanges and bpg's forced replacements replace).
  */
 function diff(before: OfflineRun, after: OfflineRun): Record<string, string> {
-  const old = new Map(before.resources.map((r) => [r.urn, r]));
-  const now = new Map(after.resources.map((r) => [r.urn, r]));
-  const changes: Record<string, string> = {};
-  for (const [urn, resource] of now) {
-    const previous = old.get(urn);
-    if (!previous) {
-      changes[urn] = "added";
-    } else if (JSON.stringify(comparable(previous)) !== JSON.stringify(comparable(resource))) {
-      const replaced = resource.options.replaceOnChanges.some(
-        (key) => JSON.stringify(previous.inputs[key]) !== JSON.stringify(resource.inputs[key]),
-      );
-      changes[urn] = replaced ? "replaced" : "updated";
-    }
-  }
-  for (const urn of old.keys()) {
-    if (!now.has(urn)) {
-      changes[urn] = "removed";
-    }
-  }
-  return changes;
+  return Object.fromEntries(changesOfRuns(before, after).map((c) => [c.urn, WORDS[c.change]]));
 }
 
 function named(changes: Record<string, string>): Record<string, string> {
@@ -75,6 +43,8 @@ describe("day 2", () => {
     const changes = named(diff(before, after));
     expect(changes).to.deep.equal({
       "prod-upgrade-rollout": "updated",
+      // Every config changed: the config roll runs, and reboots only nodes that staged theirs.
+      "prod-config-roll": "updated",
       ...Object.fromEntries(
         ofType(after, TYPES.configApply).map((apply) => [apply.name, "updated"]), // the install image
       ),
@@ -152,6 +122,28 @@ describe("day 2", () => {
     expect(renders.every((r) => r.seq > rollout.seq)).to.equal(true);
   });
 
+  it("stages config changes that need a reboot, and rolls them after every apply, before readiness", async () => {
+    const run = succeeded(await runStack("prod"));
+    const applies = ofType(run, TYPES.configApply);
+    expect(applies).to.have.length(6);
+    for (const apply of applies) {
+      // A dry run picks auto or staged (terraform-provider-talos v0.11.0 handleRebootPrevention).
+      expect(apply.inputs.applyMode, apply.name).to.equal("staged_if_needing_reboot");
+    }
+    const roll = one(run, COMMAND, "prod-config-roll");
+    for (const apply of applies) {
+      expect(waitsOn(run, roll, apply), apply.name).to.equal(true);
+    }
+    expect(waitsOn(run, one(run, COMMAND, "prod-ready"), roll)).to.equal(true);
+    expect(roll.inputs.environment).to.include({
+      ORDER: "workers-first",
+      MAX_PARALLEL_WORKERS: "1",
+      CNI: "cilium",
+    });
+    expect(roll.inputs.create).to.equal(roll.inputs.update);
+    expect(String(roll.inputs.update)).to.include("roll_cluster reboot_node");
+  });
+
   it("rolls control planes first when the stack says so", async () => {
     const [, after] = await bumped(
       "homelab",
@@ -172,8 +164,9 @@ describe("day 2", () => {
       "prod-general-w-4": "added", // the TalosVm and its VmLegacy
       "prod-general-w-4-decommission": "added",
       "prod-general-w-4-config": "added",
-      // The readiness check runs again with the new node in its list.
+      // The readiness check runs again with the new node in its list, the config roll with its config.
       "prod-ready": "updated",
+      "prod-config-roll": "updated",
     });
     expect(ofType(after, TYPES.vm).length - ofType(before, TYPES.vm).length).to.equal(1);
   });
@@ -296,7 +289,7 @@ describe("day 2", () => {
         (c) => ((c.controlPlane as Cluster).scsiHardware = "virtio-scsi-single"),
       );
       expect((run.error as Error).message).to.match(
-        /cluster\.controlPlane\.scsiHardware: would change the SCSI controller of the VMs cp-1 from "virtio-scsi-pci" to "virtio-scsi-single", which reboots every VM of the pool at once\. Keep "virtio-scsi-pci"\. To change it on the control planes, do it one node at a time in Proxmox/,
+        /cluster\.controlPlane\.scsiHardware: would change the SCSI controller of the VMs cp-1 from "virtio-scsi-pci" to "virtio-scsi-single", which reboots every VM of the pool at once\. Keep "virtio-scsi-pci"\. To change it, do it one node at a time in Proxmox/,
       );
     });
 

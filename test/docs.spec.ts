@@ -5,7 +5,7 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { componentReference, withReference } from "../tools/docs";
+import { changeContract, componentReference, withChangeContract, withReference } from "../tools/docs";
 import { PROJECT_DIR } from "./harness";
 
 describe("component reference (npm run docs)", function () {
@@ -25,6 +25,16 @@ describe("component reference (npm run docs)", function () {
     expect(markdown).to.include("### ControlPlane");
     // Columns are padded to the widest cell: allow any padding.
     expect(markdown).to.match(/\| `upgrade\.maxParallelWorkers` +\| `number`/);
+  });
+
+  it("writes the change-impact contract into the README as npm run docs does", async () => {
+    const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");
+    const markdown = await changeContract();
+    expect(
+      withChangeContract(readme, markdown) === readme,
+      "README.md is out of date: run npm run docs",
+    ).to.equal(true);
+    expect(markdown).to.match(/\| `cluster\.talosVersion` +\| +\| rolling Talos upgrade +\|/);
   });
 
   it("finds what lacks TSDoc", async () => {

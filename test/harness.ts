@@ -1,6 +1,7 @@
 /**
  * Test helpers: run components or whole stacks under the offline engine and query what they did.
  */
+import { ConfigReader } from "../stacks/config-reader";
 import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
 import { KubeVip, KubeVipArgs } from "../components";
@@ -61,6 +62,16 @@ export function exampleCluster(stack: "homelab" | "prod"): Record<string, unknow
   return parse(file.config["talos-proxmox:cluster"]) as Record<string, unknown>;
 }
 
+/** How a test runs a stack beyond its config: as an update of an earlier run, with more secrets. */
+export interface StackRunOptions {
+  /** The outputs of the stack's last update (an earlier run's). */
+  previousOutputs?: Record<string, unknown>;
+  /** Extra config keys that are secrets. */
+  secretKeys?: string[];
+  /** Keep the providers' unredacted inputs (to compare secret inputs). */
+  providerInputs?: boolean;
+}
+
 /**
  * Runs the real stack program with the example stack's config, the cluster object replaced by
  * `cluster` when given, and extra config keys merged in.
@@ -69,6 +80,7 @@ export function runStack(
   stack: "homelab" | "prod",
   cluster?: Record<string, unknown>,
   extraConfig: Record<string, string | undefined> = {},
+  options: StackRunOptions = {},
 ): Promise<OfflineRun> {
   const file = exampleStackFile(stack);
   const config: Record<string, string> = { ...file.config };
@@ -82,7 +94,13 @@ export function runStack(
       config[key] = value;
     }
   }
-  return runOffline(program, { ...file, config });
+  return runOffline(program, {
+    ...file,
+    config,
+    secretKeys: [...(file.secretKeys ?? []), ...(options.secretKeys ?? [])],
+    previousOutputs: options.previousOutputs,
+    providerInputs: options.providerInputs,
+  });
 }
 
 export function ofType(run: OfflineRun, type: string): ResourceRecord[] {
@@ -126,3 +144,23 @@ export const TOKENS = {
   health: "talos:cluster/getHealth:getHealth",
   urls: "talos:imageFactory/getUrls:getUrls",
 } as const;
+
+/** Every `path.key` the validator allows, list indices as `[]`. */
+export async function acceptedKeys(): Promise<Set<string>> {
+  const keys = new Set<string>();
+  // The original method, called below with the reader as `this`, and put back afterwards.
+  // eslint-disable-next-line @typescript-eslint/unbound-method
+  const object = ConfigReader.prototype.object;
+  ConfigReader.prototype.object = function (this: ConfigReader, value, path, allowedKeys) {
+    for (const key of allowedKeys) {
+      keys.add(`${path.replace(/\[\d+\]/g, "[]")}.${key}`);
+    }
+    return object.call(this, value, path, allowedKeys);
+  };
+  try {
+    succeeded(await runStack("homelab"));
+  } finally {
+    ConfigReader.prototype.object = object;
+  }
+  return keys;
+}

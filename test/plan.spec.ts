@@ -45,7 +45,7 @@ describe("offline plan (npm run plan)", function () {
     expect(result.stdout).to.match(
       /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:ClusterUpgrade {2}homelab-upgrade/,
     );
-    expect(result.stdout).to.match(/28 resources, 9 components, 6 provider calls\./);
+    expect(result.stdout).to.match(/29 resources, 9 components, 6 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,
@@ -204,6 +204,68 @@ describe("offline plan (npm run plan)", function () {
       /Pulumi\.nosuch\.yaml: no such file\. Create it \(copy Pulumi\.homelab\.yaml/,
     );
     expect(result.stderr).to.not.match(/^\s+at /m);
+  });
+
+  describe("against an earlier plan (--against)", () => {
+    const earlier = join(work, "prod-before");
+    const edited = (edit: (text: string) => string) => {
+      const file = join(work, "Pulumi.prod.yaml");
+      writeFileSync(file, edit(readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")));
+      return file;
+    };
+    before(() => {
+      expect(plan("--stack", "prod", "--out", earlier).status).to.equal(0);
+    });
+
+    it("shows each resource a Talos bump changes, with its effect, most disruptive first", () => {
+      const file = edited((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10"));
+      const result = plan("--config-file", file, "--against", earlier);
+      expect(result.status, result.stderr).to.equal(0);
+      const lines = result.stdout.trim().split("\n");
+      expect(lines[2]).to.match(
+        /^update +rolling Talos upgrade +prod-upgrade-rollout +talosctl upgrade to v1\.13\.10/,
+      );
+      expect(lines.filter((l) => / live config +prod-.*-config /.test(l))).to.have.length(6);
+      expect(lines.at(-1)).to.equal(
+        "0 to create, 8 to update, 0 to replace, 0 to delete. Overall: rolling Talos upgrade.",
+      );
+    });
+
+    it("shows a patch Talos cannot apply live as staged, then rolled", () => {
+      const file = edited((text) =>
+        text.replace(
+          "    workerPools:\n      - name: general\n",
+          '    workerPools:\n      - name: general\n        configPatches: [{ machine: { udev: { rules: ["KERNEL==\\"sd*\\", ATTR{queue/scheduler}=\\"none\\""] } } }]\n',
+        ),
+      );
+      const result = plan("--config-file", file, "--against", earlier);
+      expect(result.status, result.stderr).to.equal(0);
+      expect(result.stdout.match(/staged config, rolling reboot +prod-general-w-\d-config/g)).to.have.length(
+        3,
+      );
+    });
+
+    it("refuses what the real stack would refuse, reading the earlier plan's outputs", () => {
+      const file = edited((text) => text.replace("cores: 8", "cores: 16"));
+      const result = plan("--config-file", file, "--against", earlier);
+      expect(result.status).to.equal(1);
+      expect(result.stderr).to.match(
+        /cluster\.workerPools\[0\]\.cores: would change the cores of the VMs w-1, w-2, w-3/,
+      );
+    });
+
+    it("says there is nothing to do against itself", () => {
+      const result = plan("--stack", "prod", "--against", earlier);
+      expect(result.stdout).to.include("No changes: pulumi up would leave every resource as it is.");
+    });
+
+    it("names a directory that no --out wrote", () => {
+      const result = plan("--stack", "prod", "--against", join(work, "nowhere"));
+      expect(result.status).to.equal(2);
+      expect(result.stderr).to.match(
+        /resources\.json and .*outputs\.json not found: --against takes a directory an earlier --out wrote/,
+      );
+    });
   });
 
   it("explains its usage when called wrongly", () => {

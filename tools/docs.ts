@@ -10,6 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as prettier from "prettier";
 import * as ts from "typescript";
+import { CHANGE_CONTRACT, EFFECT_MEANINGS, EFFECTS } from "../stacks/change-contract";
 
 const PROJECT_DIR = join(__dirname, "..");
 const ENTRY = join(PROJECT_DIR, "components", "index.ts");
@@ -281,25 +282,54 @@ const cell = (text: string) => text.replace(/\|/g, "\\|");
 
 /** The README with its reference replaced by `markdown`. */
 export function withReference(readme: string, markdown: string): string {
-  const start = readme.indexOf(START);
-  const end = readme.indexOf(END);
+  return withSection(readme, START, END, markdown);
+}
+
+export const CONTRACT_START = "<!-- change-contract:start (npm run docs) -->";
+export const CONTRACT_END = "<!-- change-contract:end -->";
+
+/** The change-impact contract of stacks/change-contract.ts: what each effect means, then the table. */
+export async function changeContract(): Promise<string> {
+  const effects = EFFECTS.map((effect) => `- **${effect}**: ${EFFECT_MEANINGS[effect]}.`);
+  const rows = CHANGE_CONTRACT.flatMap((row) =>
+    row.cases.map((c) => `| ${code(row.key)} | ${cell(c.when ?? "")} | ${c.effect} | ${cell(c.what)} |`),
+  );
+  const body = [
+    ...effects,
+    "",
+    "| key | change | effect | what happens |",
+    "| --- | --- | --- | --- |",
+    ...rows,
+    "",
+  ].join("\n");
+  return prettier.format(body, { parser: "markdown", printWidth: 110, proseWrap: "preserve" });
+}
+
+/** The README with its change-impact contract replaced by `markdown`. */
+export function withChangeContract(readme: string, markdown: string): string {
+  return withSection(readme, CONTRACT_START, CONTRACT_END, markdown);
+}
+
+function withSection(readme: string, startMarker: string, endMarker: string, markdown: string): string {
+  const start = readme.indexOf(startMarker);
+  const end = readme.indexOf(endMarker);
   if (start < 0 || end < start) {
-    throw new Error(`README.md has no ${START} ... ${END} section`);
+    throw new Error(`README.md has no ${startMarker} ... ${endMarker} section`);
   }
-  return `${readme.slice(0, start + START.length)}\n\n${markdown}\n${readme.slice(end)}`;
+  return `${readme.slice(0, start + startMarker.length)}\n\n${markdown}\n${readme.slice(end)}`;
 }
 
 async function main(): Promise<number> {
   const check = process.argv.includes("--check");
   const { markdown, missing } = await componentReference();
   const readme = readFileSync(README, "utf8");
-  const updated = withReference(readme, markdown);
+  const updated = withChangeContract(withReference(readme, markdown), await changeContract());
   for (const item of missing) {
     console.error(`missing TSDoc: ${item}`);
   }
   if (check) {
     if (updated !== readme) {
-      console.error("README.md's component reference is out of date: run npm run docs");
+      console.error("README.md's component reference or change contract is out of date: run npm run docs");
       return 1;
     }
     return missing.length > 0 ? 1 : 0;

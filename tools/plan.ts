@@ -5,22 +5,26 @@
  *
  *   npm run plan -- --stack homelab [--out plan/homelab]
  *   npm run plan -- --config-file path/to/Pulumi.mystack.yaml [--stack mystack] [--out dir]
+ *   npm run plan -- --stack prod --against plan/prod   (what changes against an earlier plan's --out)
  */
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { runOffline } from "./offline/engine";
+import { changesBetween, renderChanges } from "./offline/changes";
+import { ResourceRecord, runOffline } from "./offline/engine";
 import { deploymentMermaid, topologyMermaid } from "./offline/diagrams";
 import { machineConfigs, outputsJson, renderTree, resourcesJson } from "./offline/render";
 import { readProjectName, readStackFile, StackFileError, stackNameOf } from "./offline/stack-file";
 import program = require("../stacks");
 
 const PROJECT_DIR = resolve(__dirname, "..");
-const USAGE = "usage: npm run plan -- (--stack <name> | --config-file <path>) [--out <dir>]";
+const USAGE =
+  "usage: npm run plan -- (--stack <name> | --config-file <path>) [--out <dir>] [--against <earlier --out dir>]";
 
 interface PlanArgs {
   stack?: string;
   configFile?: string;
   out?: string;
+  against?: string;
 }
 
 function parseArgs(argv: string[]): PlanArgs {
@@ -29,6 +33,7 @@ function parseArgs(argv: string[]): PlanArgs {
     "--stack": "stack",
     "--config-file": "configFile",
     "--out": "out",
+    "--against": "against",
   };
   for (let i = 0; i < argv.length; i += 2) {
     const key = flags[argv[i]];
@@ -73,15 +78,39 @@ async function main(): Promise<number> {
     console.error(`Offline plan of stack "${stack}" failed; nothing was written.\n\n${e.message}`);
     return 1;
   }
-  const run = await runOffline(program, stackConfig);
+  let previous: { resources: ResourceRecord[]; outputs: Record<string, unknown> } | undefined;
+  if (args.against) {
+    const dir = resolve(args.against);
+    const files = ["resources.json", "outputs.json"].map((f) => join(dir, f));
+    const missing = files.filter((f) => !existsSync(f));
+    if (missing.length > 0) {
+      console.error(
+        `${missing.join(" and ")} not found: --against takes a directory an earlier --out wrote.`,
+      );
+      return 2;
+    }
+    const [resources, outputs] = files.map((f) => JSON.parse(readFileSync(f, "utf8")) as unknown);
+    previous = {
+      resources: resources as ResourceRecord[],
+      outputs: outputs as Record<string, unknown>,
+    };
+  }
+  // Against an earlier plan, the program reads that plan's outputs as its stack's last update, so it
+  // refuses what it would refuse on the real stack.
+  const run = await runOffline(program, { ...stackConfig, previousOutputs: previous?.outputs });
   if (run.error !== undefined) {
     const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);
     return 1;
   }
 
-  console.log(`Offline plan of stack "${stack}" (${file})\n`);
-  console.log(renderTree(run));
+  if (previous) {
+    console.log(`Offline plan of stack "${stack}" (${file}) against ${resolve(args.against ?? "")}\n`);
+    console.log(renderChanges(changesBetween(previous.resources, run.resources)));
+  } else {
+    console.log(`Offline plan of stack "${stack}" (${file})\n`);
+    console.log(renderTree(run));
+  }
   if (args.out) {
     const out = resolve(args.out);
     const configDir = join(out, "machine-config");

@@ -1,0 +1,343 @@
+/**
+ * What `pulumi up` would do to a running stack, from two offline runs (or a plan directory and a run):
+ * per resource, create, update, replace or delete as the engine decides it, and what that does to the
+ * cluster, by the rules of the providers and tools behind each resource type. The engine compares
+ * inputs minus `ignoreChanges`; an update keeps the resource's id (pulumi/pulumi#3729); a replacement
+ * creates the new resource before it deletes the old one unless `deleteBeforeReplace` is set.
+ */
+import { parseAllDocuments } from "yaml";
+import { Effect, EFFECTS } from "../../stacks/change-contract";
+import { OfflineRun, ResourceRecord } from "./engine";
+
+export type { Effect };
+
+export type Change = "create" | "update" | "replace" | "delete";
+
+export interface ResourceChange {
+  urn: string;
+  type: string;
+  name: string;
+  change: Change;
+  /** Changed top-level inputs (of an update or replacement). */
+  fields: string[];
+  effect: Effect;
+  /** What happens, in words. */
+  impact: string;
+}
+
+const VM = "proxmoxve:index/vmLegacy:VmLegacy";
+const CONFIG_APPLY = "talos:machine/configurationApply:ConfigurationApply";
+const COMMAND = "command:local:Command";
+const RELEASE = "kubernetes:helm.sh/v3:Release";
+
+/**
+ * bpg v0.111.1 proxmoxtf/resource/vm/vm.go: inputs whose change forces a new VM (CustomizeDiff
+ * ForceNewIf on vm_id and node_name without migrate; efi_disk type) and those whose update sets
+ * rebootRequired, which reboot_after_update (default true) turns into a reboot. disks: only aio and
+ * queues reboot; a larger size is resized online.
+ */
+const VM_REPLACING = ["vmId", "nodeName", "efiDisk"];
+const VM_REBOOTING = [
+  "acpi",
+  "kvmArguments",
+  "bios",
+  "keyboardLayout",
+  "machine",
+  "tabletDevice",
+  "agent",
+  "amdSev",
+  "audioDevice",
+  "bootOrders",
+  "cpu",
+  "tpmState",
+  "rngs",
+  "initialization",
+  "hostpcis",
+  "numas",
+  "usbs",
+  "memory",
+  "operatingSystem",
+  "serialDevices",
+  "vga",
+  "virtiofs",
+  "scsiHardware",
+  "watchdog",
+];
+
+/**
+ * The v1alpha1 sections Talos applies to a running node without a reboot: everything else needs one
+ * (siderolabs/talos v1.13.9 internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_runtime.go,
+ * CanApplyImmediate, which compares only the v1alpha1 document: the other documents always apply live).
+ * YAML names from pkg/machinery/config/types/v1alpha1/v1alpha1_types.go.
+ */
+export const TALOS_LIVE_SECTIONS = [
+  "debug",
+  "cluster",
+  ...[
+    "ca",
+    "acceptedCAs",
+    "time",
+    "certSANs",
+    "install",
+    "network",
+    "sysfs",
+    "sysctls",
+    "logging",
+    "controlPlane",
+    "kubelet",
+    "kernel",
+    "registries",
+    "pods",
+    "seccompProfiles",
+    "nodeAnnotations",
+    "nodeLabels",
+    "nodeTaints",
+  ].map((key) => `machine.${key}`),
+  ...["kubernetesTalosAPIAccess", "kubePrism", "hostDNS", "imageCache", "nodeAddressSortAlgorithm"].map(
+    (key) => `machine.features.${key}`,
+  ),
+];
+
+/** The inputs the engine compares: `ignoreChanges` paths (dotted) removed. */
+function comparable(resource: ResourceRecord): Record<string, unknown> {
+  const inputs = structuredClone(resource.inputs);
+  for (const path of resource.options.ignoreChanges) {
+    const keys = path.split(".");
+    const last = keys.pop() as string;
+    const parent = keys.reduce<Record<string, unknown> | undefined>(
+      (node, key) => node?.[key] as Record<string, unknown> | undefined,
+      inputs,
+    );
+    delete parent?.[last];
+  }
+  return inputs;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** Every resource whose inputs differ between the runs, or that only one of them has. */
+export function changesBetween(
+  before: readonly ResourceRecord[],
+  after: readonly ResourceRecord[],
+): ResourceChange[] {
+  const old = new Map(before.map((r) => [r.urn, r]));
+  const now = new Map(after.map((r) => [r.urn, r]));
+  const changes: ResourceChange[] = [];
+  for (const resource of after) {
+    if (!resource.custom) {
+      continue;
+    }
+    const previous = old.get(resource.urn);
+    if (!previous) {
+      changes.push(classify(resource, "create", [], undefined));
+      continue;
+    }
+    const a = comparable(previous);
+    const b = comparable(resource);
+    const fields = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+      .filter((k) => !same(a[k], b[k]))
+      .sort();
+    if (fields.length === 0) {
+      continue;
+    }
+    const replaced =
+      resource.options.replaceOnChanges.some((key) => fields.includes(key)) ||
+      (resource.type === VM && fields.some((f) => VM_REPLACING.includes(f)));
+    changes.push(classify(resource, replaced ? "replace" : "update", fields, previous));
+  }
+  for (const resource of before) {
+    if (resource.custom && !now.has(resource.urn)) {
+      changes.push(classify(resource, "delete", [], undefined));
+    }
+  }
+  return changes;
+}
+
+function classify(
+  resource: ResourceRecord,
+  change: Change,
+  fields: string[],
+  previous: ResourceRecord | undefined,
+): ResourceChange {
+  const base = { urn: resource.urn, type: resource.type, name: resource.name, change, fields };
+  const is = (effect: Effect, impact: string): ResourceChange => ({ ...base, effect, impact });
+  if (resource.type === VM) {
+    if (change === "create") {
+      return is("nodes join or leave", "a new VM boots the ISO into maintenance mode");
+    }
+    if (change === "delete") {
+      return is("nodes join or leave", "the VM is deleted after its node was drained (decommission)");
+    }
+    if (change === "replace") {
+      return is("VM reboot or replacement", `bpg forces a new VM (${fields.join(", ")})`);
+    }
+    const rebooting = fields.filter((f) => VM_REBOOTING.includes(f));
+    return rebooting.length > 0
+      ? is("VM reboot or replacement", `bpg reboots the VM after updating ${rebooting.join(", ")}`)
+      : is("in place", `updated live (${fields.join(", ")})`);
+  }
+  if (resource.type === CONFIG_APPLY && previous) {
+    if (change !== "update") {
+      return is(
+        "nodes join or leave",
+        change === "create" ? "installs Talos on the new node" : "no-op on removal",
+      );
+    }
+    return needsReboot(patchesOf(previous), patchesOf(resource))
+      ? is(
+          "staged config, rolling reboot",
+          "staged on the node; the config roll reboots it, drained, one at a time",
+        )
+      : is("live config", "applied live (Talos needs no reboot for these sections)");
+  }
+  if (resource.type === CONFIG_APPLY) {
+    return is(
+      "nodes join or leave",
+      change === "create" ? "installs Talos on the new node" : "no-op on removal",
+    );
+  }
+  if (resource.type === COMMAND) {
+    return commandChange(resource, change, previous, is);
+  }
+  if (resource.type === RELEASE && change === "update") {
+    return is("in place", "helm upgrade; the chart's workloads roll by their own update strategy");
+  }
+  return is("in place", change === "update" ? `updated in place (${fields.join(", ")})` : `${change}d`);
+}
+
+function commandChange(
+  resource: ResourceRecord,
+  change: Change,
+  previous: ResourceRecord | undefined,
+  is: (effect: Effect, impact: string) => ResourceChange,
+): ResourceChange {
+  const env = (r: ResourceRecord | undefined) => (r?.inputs.environment ?? {}) as Record<string, string>;
+  const [was, now] = [env(previous), env(resource)];
+  if (resource.name.endsWith("-decommission")) {
+    return change === "delete"
+      ? is(
+          "nodes join or leave",
+          "drains the node (and leaves etcd) before its VM goes, one removal at a time",
+        )
+      : is("in place", change === "create" ? "records how to remove the node" : "new removal settings");
+  }
+  if (resource.name.endsWith("-rollout") && change === "update") {
+    if (was.TARGET_VERSION !== now.TARGET_VERSION || was.TARGET_SCHEMATIC !== now.TARGET_SCHEMATIC) {
+      return is(
+        "rolling Talos upgrade",
+        `talosctl upgrade to ${now.TARGET_VERSION}, node by node, drained, health-gated; then upgrade-k8s if behind`,
+      );
+    }
+    if (was.KUBERNETES_VERSION !== now.KUBERNETES_VERSION) {
+      return is("rolling Kubernetes upgrade", `talosctl upgrade-k8s to ${now.KUBERNETES_VERSION}`);
+    }
+    return is("in place", "the roll runs and finds every node on target");
+  }
+  if (resource.name.endsWith("-config-roll") && change === "update") {
+    return is(
+      "in place",
+      "reboots the nodes holding a staged config, one at a time (none when all applied live)",
+    );
+  }
+  if (resource.name.endsWith("-ready") && change === "update") {
+    return is("in place", "waits for every node Ready again");
+  }
+  return is("in place", `${change}d`);
+}
+
+function patchesOf(apply: ResourceRecord): unknown[] {
+  return ((apply.inputs.configPatches as unknown[] | undefined) ?? []).flatMap((patch) =>
+    typeof patch === "string" ? parseAllDocuments(patch).map((doc) => doc.toJS() as unknown) : [patch],
+  );
+}
+
+/**
+ * Whether going from one set of patch documents to the other changes a v1alpha1 section Talos cannot
+ * apply live. Strategic-merge documents without `kind` are v1alpha1; RFC 6902 patches (lists of
+ * operations) are compared by the operations on paths outside the live sections.
+ */
+export function needsReboot(before: unknown[], after: unknown[]): boolean {
+  return !same(rebootRelevant(before), rebootRelevant(after));
+}
+
+function rebootRelevant(documents: unknown[]): unknown[] {
+  return documents.flatMap((doc): unknown[] => {
+    if (Array.isArray(doc)) {
+      return doc.filter((op) => !isLive(pathOf(op).replace(/^\//, "").split("/")));
+    }
+    if (typeof doc !== "object" || doc === null || "kind" in doc) {
+      return [];
+    }
+    const kept = withoutLive(doc as Record<string, unknown>, []);
+    return Object.keys(kept).length > 0 ? [kept] : [];
+  });
+}
+
+/** The path of an RFC 6902 operation, "" when it has none. */
+function pathOf(op: unknown): string {
+  const path = (op as { path?: unknown }).path;
+  return typeof path === "string" ? path : "";
+}
+
+function isLive(path: string[]): boolean {
+  const dotted = path.join(".");
+  return TALOS_LIVE_SECTIONS.some((section) => dotted === section || dotted.startsWith(`${section}.`));
+}
+
+function withoutLive(node: Record<string, unknown>, path: string[]): Record<string, unknown> {
+  const kept: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(node)) {
+    const at = [...path, key];
+    if (isLive(at)) {
+      continue;
+    }
+    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
+      // A mapping left empty once its live sections are gone holds nothing that needs a reboot.
+      const inner = withoutLive(value as Record<string, unknown>, at);
+      if (Object.keys(inner).length > 0 || Object.keys(value).length === 0) {
+        kept[key] = inner;
+      }
+    } else {
+      kept[key] = value;
+    }
+  }
+  return kept;
+}
+
+/** The most disruptive effect of a set of changes ("nothing" for none). */
+export function overallEffect(changes: readonly ResourceChange[]): Effect {
+  return changes.reduce<Effect>(
+    (worst, c) => (EFFECTS.indexOf(c.effect) > EFFECTS.indexOf(worst) ? c.effect : worst),
+    "nothing",
+  );
+}
+
+/** The changes as a table, most disruptive first, then a summary line. */
+export function renderChanges(changes: readonly ResourceChange[]): string {
+  if (changes.length === 0) {
+    return "No changes: pulumi up would leave every resource as it is.\n";
+  }
+  const sorted = [...changes].sort(
+    (a, b) => EFFECTS.indexOf(b.effect) - EFFECTS.indexOf(a.effect) || a.name.localeCompare(b.name),
+  );
+  const rows = sorted.map((c) => [c.change, c.effect, c.name, c.impact]);
+  const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
+  const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  "));
+  const count = (change: Change) => changes.filter((c) => c.change === change).length;
+  lines.push(
+    "",
+    `${count("create")} to create, ${count("update")} to update, ${count("replace")} to replace, ` +
+      `${count("delete")} to delete. Overall: ${overallEffect(changes)}.`,
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+/**
+ * The changes between two runs. Runs made with `providerInputs` are compared on their unredacted
+ * inputs, so a changed secret shows; a plan directory holds redacted inputs, where secrets compare equal.
+ */
+export function changesOfRuns(before: OfflineRun, after: OfflineRun): ResourceChange[] {
+  const unredacted = (run: OfflineRun) =>
+    run.resources.map((r) => ({ ...r, inputs: run.providerInputs?.get(r.urn) ?? r.inputs }));
+  return changesBetween(unredacted(before), unredacted(after));
+}

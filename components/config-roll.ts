@@ -36,6 +36,7 @@ export interface ConfigRollArgs {
  * `staged`), so a change Talos applies live lands on every node at once, and one that needs a reboot
  * waits on disk. This command then reboots the nodes holding a staged config one at a time, drained
  * and uncordoned by `talosctl reboot --drain`, with a health gate after each, in the upgrade order. It
+ * first waits for every node Ready (a node whose apply just returned may still be installing). It
  * runs after the applies whenever a node's config changed; nodes without a staged config are skipped,
  * so it resumes after a failure and leaves a converged cluster alone.
  */

@@ -155,24 +155,7 @@ export = async () => {
     );
   }
 
-  // 8. Config changes that need a reboot were staged: reboot those nodes one at a time, drained.
-  const allNodes = [...controlPlane.nodes, ...workerPools.flatMap((pool) => pool.nodes)];
-  const configsRolled = configRoll(
-    `${cluster.name}-config-roll`,
-    {
-      clusterName: cluster.name,
-      talosVersion: cluster.talosVersion,
-      controlPlaneEndpoints: controlPlane.controlPlaneEndpoints,
-      talosconfig: controlPlane.talosconfig,
-      applies: allNodes.map((n) => n.apply),
-      cni: cluster.cni,
-      order: cluster.upgrade.order,
-      maxParallelWorkers: cluster.upgrade.maxParallelWorkers,
-    },
-    { dependsOn: [...(cilium ? [cilium] : []), controlPlane] },
-  );
-
-  // 9. The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
+  // 8. The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
   //    "none" (nodes Ready, CoreDNS and Cilium rolled out).
   const healthy = healthGate(
     {
@@ -197,7 +180,25 @@ export = async () => {
       ),
       timeout: "30m",
     },
-    { dependsOn: [...(cilium ? [cilium] : []), ...workerPools, controlPlane, configsRolled] },
+    { dependsOn: [...(cilium ? [cilium] : []), ...workerPools, controlPlane] },
+  );
+
+  // 9. Config changes that need a reboot were staged: once every node is up and Ready (a fresh node
+  //    may still be installing until then), reboot those nodes one at a time, drained.
+  const allNodes = [...controlPlane.nodes, ...workerPools.flatMap((pool) => pool.nodes)];
+  const configsRolled = configRoll(
+    `${cluster.name}-config-roll`,
+    {
+      clusterName: cluster.name,
+      talosVersion: cluster.talosVersion,
+      controlPlaneEndpoints: controlPlane.controlPlaneEndpoints,
+      talosconfig: controlPlane.talosconfig,
+      applies: allNodes.map((n) => n.apply),
+      cni: cluster.cni,
+      order: cluster.upgrade.order,
+      maxParallelWorkers: cluster.upgrade.maxParallelWorkers,
+    },
+    { dependsOn: [...(cilium ? [cilium] : []), controlPlane, ready] },
   );
 
   // 10. What the next update compares its config with.
@@ -217,7 +218,9 @@ export = async () => {
 
   return {
     kubeconfig: pulumi.secret(
-      pulumi.all([controlPlane.kubeconfig, healthy, ready.id]).apply(([kubeconfig]) => kubeconfig),
+      pulumi
+        .all([controlPlane.kubeconfig, healthy, ready.id, configsRolled.id])
+        .apply(([kubeconfig]) => kubeconfig),
     ),
     talosconfig: controlPlane.talosconfig,
     endpoint: controlPlane.endpoint,

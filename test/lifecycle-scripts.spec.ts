@@ -236,7 +236,7 @@ describe("lifecycle scripts", () => {
 
     it("stops when Kubernetes is not ready after a node, which talosctl health skips under Cilium", () => {
       const state = fakeCluster();
-      writeFileSync(join(state, "not-ready"), "");
+      writeFileSync(join(state, "breaks-readiness"), "");
       const result = run(ROLLOUT_SCRIPT, environment(state, ROLLOUT_ENV));
       expect(result.status).to.equal(1);
       expect(result.output).to.match(
@@ -346,6 +346,17 @@ describe("lifecycle scripts", () => {
       }
     });
 
+    it("starts nothing in a cluster that is not ready (a fresh node may still be installing)", () => {
+      const state = fakeCluster();
+      stage(state, ["10.0.0.21"]);
+      writeFileSync(join(state, "not-ready"), "");
+      const result = rollConfigs(state);
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/Kubernetes is not ready before the roll .*; nothing was touched/);
+      expect(targets(state, "reboot")).to.deep.equal([]);
+      expect(targets(state, "get")).to.deep.equal([]);
+    });
+
     it("touches nothing on a converged cluster", () => {
       const state = fakeCluster();
       const result = rollConfigs(state);
@@ -384,7 +395,7 @@ describe("lifecycle scripts", () => {
     it("stops when Kubernetes is not ready after a reboot", () => {
       const state = fakeCluster();
       stage(state, ["10.0.0.21", "10.0.0.22"]);
-      writeFileSync(join(state, "not-ready"), "");
+      writeFileSync(join(state, "breaks-readiness"), "");
       const result = rollConfigs(state);
       expect(result.status).to.equal(1);
       expect(result.output).to.match(/Kubernetes is not ready after w-1/);

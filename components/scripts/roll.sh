@@ -75,6 +75,11 @@ roll_batch() {
 }
 
 roll_cluster() {
+  # Never start taking nodes down in a cluster that is not whole: this also waits out nodes that were
+  # just created and are still installing (a config apply returns before the node reboots into Talos).
+  log "waiting for Kubernetes before the roll: every node Ready, CoreDNS${CNI:+ and $CNI} rolled out"
+  kubernetes_ready "$HEALTH_TIMEOUT" ||
+    fail "Kubernetes is not ready before the roll (nodes Ready, CoreDNS${CNI:+ and $CNI} rolled out); nothing was touched. Fix it, then run pulumi up again."
   case "$ORDER" in
     workers-first)
       roll_workers "$1"

@@ -11,7 +11,7 @@ import {
 } from "./internal/cilium-values";
 import { checkRanges, IpRange } from "./internal/ip-ranges";
 import { formatIPv4 } from "./internal/ipv4";
-import { checkInteger, throwIfProblems } from "./internal/validation";
+import { checkInteger, checkKubernetesProvider, throwIfProblems } from "./internal/validation";
 
 export interface CiliumCniArgs {
   /** Cilium chart version, e.g. `"1.18.6"` (1.16.5 to 1.19.x). */
@@ -72,6 +72,7 @@ export class CiliumCni extends pulumi.ComponentResource {
       [],
     );
     throwIfProblems(`CiliumCni "${name}"`, [
+      ...checkKubernetesProvider(opts),
       ...checkCiliumVersion(args.version, "args.version"),
       ...checkCiliumValues(args.values ?? {}, forwards, "args.values"),
       ...problems,

@@ -3,6 +3,7 @@ import { blockOf, isUsableHost, parseIPv4 } from "./internal/ipv4";
 import { DEFAULT_KUBE_VIP_VERSION } from "./internal/kube-vip-manifests";
 import { Cni, kubeVipIdentityPatch, nodePatches, renderPatch } from "./internal/machine-config";
 import { checkNodeInterface } from "./internal/network-rules";
+import { ClusterMembers, JoiningPool } from "./internal/cluster-members";
 import { checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
 import {
   checkKubernetesSupported,
@@ -83,6 +84,12 @@ export type VipProvider = "talos" | "kube-vip";
 
 /** What a WorkerPool needs from the cluster it joins. None of it waits for bootstrap. */
 export interface ClusterJoinInfo extends NodeLifecycle {
+  /**
+   * Checks a pool joining the cluster against it (unique names, addresses and VM ids, one network,
+   * the VIP free, the cluster's Talos version, Longhorn's extensions), with paths relative to the pool's
+   * args, and records its nodes when it fits.
+   */
+  join(owner: string, pool: JoiningPool): Problem[];
   /** The Kubernetes version the cluster runs: resolves after any roll, and configs follow it. */
   readonly kubernetesVersion: pulumi.Output<string>;
   /** The machine-config contract (e.g. "v1.13"), fixed when the cluster was created. */
@@ -147,6 +154,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly vipProvider: VipProvider;
   /** The nodes, with their VMs and config applies. */
   public readonly nodes: readonly PoolNode[];
+  private readonly members: ClusterMembers;
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     const cni = args.cni ?? "cilium";
@@ -155,6 +163,14 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     const forwardKubeDnsToHost = args.forwardKubeDnsToHost ?? true;
     throwIfProblems(`ControlPlane "${name}"`, validateControlPlaneArgs(args));
     super(ControlPlane.TYPE, name, {}, opts);
+    this.members = new ClusterMembers(
+      args.talosVersion,
+      args.vip,
+      args.gateway,
+      args.nodes[0]?.ip,
+      args.prefixLength,
+    );
+    this.members.add(`ControlPlane "${name}"`, args);
     const endpoint = `https://${args.vip}:6443`;
     const ips = args.nodes.map((n) => n.ip);
 
@@ -293,6 +309,15 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
       nodeIps: this.nodeIps,
     });
   }
+
+  /** See {@link ClusterJoinInfo.join}: a WorkerPool calls it before it creates anything. */
+  join(owner: string, pool: JoiningPool): Problem[] {
+    const problems = this.members.check(pool);
+    if (problems.length === 0) {
+      this.members.add(owner, pool);
+    }
+    return problems;
+  }
 }
 
 function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
@@ -306,6 +331,20 @@ function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
     problems.push(
       ...checkKubernetesSupported(args.talosVersion, args.kubernetesVersion, "args.kubernetesVersion"),
     );
+  }
+  if (args.image.talosVersion !== args.talosVersion) {
+    problems.push({
+      path: "args.image",
+      message: `is an image of Talos ${args.image.talosVersion}, but args.talosVersion is ${args.talosVersion}. Use one version.`,
+    });
+  }
+  if (args.protect && args.nodes.length < 3) {
+    problems.push({
+      path: "args.nodes",
+      message:
+        `has ${args.nodes.length} node(s); a protected cluster needs at least 3 control-plane nodes, so etcd ` +
+        `keeps quorum when one fails. Add nodes, ideally on different Proxmox nodes.`,
+    });
   }
   if (args.nodes.length === 0) {
     problems.push({

@@ -22,6 +22,7 @@ export type { WorkerPoolArgs } from "./worker-pool";
 export type { NodeLifecycle, NodePoolArgs, PoolNode, PoolNodeArgs } from "./node-pool";
 export type { VmPlacementArgs, VmShapeArgs } from "./talos-vm";
 export type { Cni } from "./internal/machine-config";
+export type { JoiningPool } from "./internal/cluster-members";
 export { KUBERNETES_SUPPORT } from "./internal/versions";
 export { DEFAULT_EXTENSIONS } from "./internal/schematic";
 export { MINIMUM_SIZE } from "./internal/node-rules";

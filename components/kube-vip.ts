@@ -15,7 +15,14 @@ import {
   serviceRangesData,
 } from "./internal/kube-vip-manifests";
 import { checkNodeInterface } from "./internal/network-rules";
-import { checkDnsLabel, checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
+import {
+  checkDnsLabel,
+  checkImageTag,
+  checkKubernetesProvider,
+  Problem,
+  show,
+  throwIfProblems,
+} from "./internal/validation";
 
 export interface KubeVipArgs {
   /**
@@ -55,6 +62,7 @@ export class KubeVip extends pulumi.ComponentResource {
     const iface = args.interface;
     const { ranges, problems } = checkServiceRanges(args.serviceRanges);
     throwIfProblems(`KubeVip "${name}"`, [
+      ...checkKubernetesProvider(opts),
       ...problems,
       ...checkImageTag(version, "args.version"),
       ...checkImageTag(cloudProviderVersion, "args.cloudProviderVersion"),

@@ -62,6 +62,8 @@ export class TalosImage extends pulumi.ComponentResource {
   public readonly pveNodes: readonly string[];
   /** The extensions in the image, sorted. */
   public readonly extensions: readonly string[];
+  /** The Talos version of the image, e.g. "v1.13.9". */
+  public readonly talosVersion: string;
   /** Whether the image runs the QEMU guest agent, so VMs can enable theirs. */
   public readonly hasGuestAgent: boolean;
 
@@ -77,6 +79,7 @@ export class TalosImage extends pulumi.ComponentResource {
     super(TalosImage.TYPE, name, {}, opts);
 
     this.extensions = extensions;
+    this.talosVersion = args.talosVersion;
     this.hasGuestAgent = extensions.includes(QEMU_GUEST_AGENT);
     this.pveNodes = pveNodes;
 

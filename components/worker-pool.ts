@@ -31,7 +31,12 @@ export class WorkerPool extends pulumi.ComponentResource {
   public readonly nodes: readonly PoolNode[];
 
   constructor(name: string, args: WorkerPoolArgs, opts?: pulumi.ComponentResourceOptions) {
-    throwIfProblems(`WorkerPool "${name}"`, validateWorkerPoolArgs(args));
+    const problems = validateWorkerPoolArgs(args);
+    throwIfProblems(`WorkerPool "${name}"`, [
+      ...problems,
+      // Checked against the cluster where the pool joins it; recorded only when all of it fits.
+      ...(problems.length === 0 ? args.cluster.join(`WorkerPool "${name}"`, args) : []),
+    ]);
     super(WorkerPool.TYPE, name, {}, opts);
     const cluster = args.cluster;
 

@@ -51,9 +51,8 @@ import { Cni } from "../components/internal/machine-config";
 import {
   checkExtensions,
   DEFAULT_EXTENSIONS,
-  ISCSI_TOOLS,
+  LONGHORN_EXTENSIONS,
   QEMU_GUEST_AGENT,
-  UTIL_LINUX_TOOLS,
 } from "../components/internal/schematic";
 import {
   checkDnsLabel,
@@ -73,7 +72,6 @@ import {
 import { ConfigObject, ConfigReader } from "./config-reader";
 
 export const PROJECT_NAMESPACE = "talos-proxmox";
-const LONGHORN_EXTENSIONS = [ISCSI_TOOLS, UTIL_LINUX_TOOLS];
 
 export interface NodeSpec {
   /** Hostname, VM name and Kubernetes node name. */

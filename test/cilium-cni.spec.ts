@@ -207,6 +207,15 @@ describe("CiliumCni", () => {
     });
   }
 
+  it("refuses to run without an explicit Kubernetes provider, which would use this machine's kubeconfig", async () => {
+    for (const opts of [undefined, { providers: [] }]) {
+      const run = await runComponents(() => new CiliumCni("cilium", { version: "1.18.6" }, opts));
+      expect(run.error).to.be.instanceOf(ValidationError);
+      expect((run.error as Error).message).to.match(/opts\.provider: is no Kubernetes provider/);
+      expect(run.resources.map((r) => r.type)).to.deep.equal(["pulumi:pulumi:Stack"]);
+    }
+  });
+
   it("accepts eBPF masquerading once Talos's kube-dns forwarding is off", async () => {
     const { release } = await releaseOf({
       values: { bpf: { masquerade: true } },

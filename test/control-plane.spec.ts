@@ -190,6 +190,16 @@ describe("ControlPlane", () => {
       /args\.nodes\[0\]\.pveNode: the image has no ISO/,
     ],
     ["a single core", { cores: 1 }, /args\.cores: .*at least 2/],
+    [
+      "protection with one control plane",
+      { protect: true, nodes: THREE_NODES.nodes.slice(0, 1) },
+      /args\.nodes: has 1 node\(s\); a protected cluster needs at least 3 control-plane nodes/,
+    ],
+    [
+      "an image of another Talos version",
+      { talosVersion: "v1.13.8" },
+      /args\.image: is an image of Talos v1\.13\.9, but args\.talosVersion is v1\.13\.8/,
+    ],
   ];
   for (const [what, args, message] of refusals) {
     it(`refuses ${what} before creating anything of its own`, async () => {

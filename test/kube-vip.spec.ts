@@ -2,8 +2,8 @@
  * KubeVip: RBAC, the services-mode DaemonSet, the cloud provider and its ranges.
  */
 import { expect } from "chai";
-import { KubeVipArgs, ValidationError } from "../components";
-import { one, ofType, runKubeVip, succeeded } from "./harness";
+import { KubeVip, KubeVipArgs, ValidationError } from "../components";
+import { one, ofType, runComponents, runKubeVip, succeeded } from "./harness";
 
 const T = {
   sa: "kubernetes:core/v1:ServiceAccount",
@@ -171,4 +171,13 @@ describe("KubeVip", () => {
       expect(ofType(run, T.ds)).to.be.empty;
     });
   }
+
+  it("refuses to run without an explicit Kubernetes provider, which would use this machine's kubeconfig", async () => {
+    const run = await runComponents(
+      () => new KubeVip("kube-vip", { serviceRanges: { global: ["10.0.0.200-10.0.0.209"] } }),
+    );
+    expect(run.error).to.be.instanceOf(ValidationError);
+    expect((run.error as Error).message).to.match(/opts\.provider: is no Kubernetes provider/);
+    expect(run.resources.map((r) => r.type)).to.deep.equal(["pulumi:pulumi:Stack"]);
+  });
 });

@@ -22,7 +22,12 @@ const POOL: Args = {
   ],
 };
 
-function runPool(args: Partial<Args> = {}) {
+/** The cluster and the pool; the pool gets an image of its own when `poolImage` is given. */
+function runPool(
+  args: Partial<Args> = {},
+  poolImage?: { talosVersion: string; extensions?: string[] },
+  secondPool?: Partial<Args>,
+) {
   return runComponents(() => {
     const image = new TalosImage("img", {
       talosVersion: "v1.13.9",
@@ -32,14 +37,19 @@ function runPool(args: Partial<Args> = {}) {
     const cluster = new ControlPlane("lab", {
       ...POOL,
       cores: 2,
-      nodes: [{ name: "cp-1", pveNode: "pve1", ip: "10.0.0.11" }],
+      nodes: [{ name: "cp-1", pveNode: "pve1", ip: "10.0.0.11", vmId: 2011 }],
       image,
       clusterName: "lab",
       talosVersion: "v1.13.9",
       kubernetesVersion: "1.36.1",
       vip: "10.0.0.10",
     });
-    const pool = new WorkerPool("lab-general", { ...POOL, ...args, image, cluster });
+    const ownImage =
+      poolImage && new TalosImage("pool-img", { ...poolImage, pveNodes: ["pve1"], fileNamePrefix: "pool" });
+    const pool = new WorkerPool("lab-general", { ...POOL, ...args, image: ownImage ?? image, cluster });
+    if (secondPool) {
+      new WorkerPool("lab-second", { ...POOL, ...secondPool, image, cluster });
+    }
     return { nodeIps: pool.nodeIps };
   });
 }
@@ -141,6 +151,36 @@ describe("WorkerPool", () => {
       /args\.nodes\[1\]\.vmId: 2021 is already the VM id/,
     ],
     ["a worker with 1 GiB", { memoryMiB: 1024 }, /args\.memoryMiB: .*at least 2048/],
+    [
+      "a worker at a control plane's address",
+      { nodes: [{ ...POOL.nodes[0], ip: "10.0.0.11" }] },
+      /args\.nodes\[0\]\.ip: "10\.0\.0\.11" is already used by ControlPlane "lab" node cp-1\. Give each node its own address/,
+    ],
+    [
+      "a worker at the VIP",
+      { nodes: [{ ...POOL.nodes[0], ip: "10.0.0.10" }] },
+      /args\.nodes\[0\]\.ip: "10\.0\.0\.10" is the VIP/,
+    ],
+    [
+      "a worker named like a control plane",
+      { nodes: [{ ...POOL.nodes[0], name: "cp-1" }] },
+      /args\.nodes\[0\]\.name: "cp-1" is already used by ControlPlane "lab" node cp-1/,
+    ],
+    [
+      "a worker with a control plane's VM id",
+      { nodes: [{ ...POOL.nodes[0], vmId: 2011 }] },
+      /args\.nodes\[0\]\.vmId: 2011 is already used by ControlPlane "lab" node cp-1/,
+    ],
+    [
+      "a worker on another subnet",
+      { prefixLength: 16, nodes: [{ ...POOL.nodes[0], ip: "10.0.1.21" }] },
+      /args\.prefixLength: is 16, but the cluster's network is 10\.0\.0\.0\/24[\s\S]*args\.nodes\[0\]\.ip: "10\.0\.1\.21" is not a host address inside the cluster's network/,
+    ],
+    [
+      "another gateway than the cluster's",
+      { gateway: "10.0.0.254" },
+      /args\.gateway: is "10\.0\.0\.254", but the cluster's gateway is "10\.0\.0\.1"/,
+    ],
   ];
   for (const [what, args, message] of refusals) {
     it(`refuses ${what} before creating anything of its own`, async () => {
@@ -150,4 +190,30 @@ describe("WorkerPool", () => {
       expect(run.resources.filter((r) => r.type === TYPES.workerPool)).to.be.empty;
     });
   }
+
+  it("refuses an image of another Talos version than the cluster's", async () => {
+    const run = await runPool({}, { talosVersion: "v1.13.8" });
+    expect((run.error as Error).message).to.match(
+      /args\.image: is an image of Talos v1\.13\.8, but the cluster runs v1\.13\.9/,
+    );
+    expect(ofType(run, TYPES.workerPool)).to.be.empty;
+  });
+
+  it("refuses Longhorn without iscsi-tools in its image", async () => {
+    const run = await runPool(
+      { longhorn: true },
+      { talosVersion: "v1.13.9", extensions: ["siderolabs/qemu-guest-agent", "siderolabs/util-linux-tools"] },
+    );
+    expect((run.error as Error).message).to.match(
+      /args\.longhorn: Longhorn needs siderolabs\/iscsi-tools in the image/,
+    );
+  });
+
+  it("refuses a second pool that reuses the first pool's node", async () => {
+    const run = await runPool({}, undefined, { nodes: [{ ...POOL.nodes[1], name: "x-1", vmId: 2099 }] });
+    expect(run.error).to.be.instanceOf(ValidationError);
+    expect((run.error as Error).message).to.match(
+      /WorkerPool "lab-second": 1 problem\n {2}- args\.nodes\[0\]\.ip: "10\.0\.0\.22" is already used by WorkerPool "lab-general" node w-2/,
+    );
+  });
 });

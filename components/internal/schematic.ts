@@ -12,6 +12,8 @@ export const UTIL_LINUX_TOOLS = "siderolabs/util-linux-tools";
 
 /** The guide's extensions: the Proxmox guest agent, and what Longhorn needs (iSCSI, util-linux). */
 export const DEFAULT_EXTENSIONS: readonly string[] = [QEMU_GUEST_AGENT, ISCSI_TOOLS, UTIL_LINUX_TOOLS];
+/** What Longhorn needs on the node: iscsiadm and the util-linux tools (nsenter, ...). */
+export const LONGHORN_EXTENSIONS: readonly string[] = [ISCSI_TOOLS, UTIL_LINUX_TOOLS];
 
 /** Names Image Factory serves for the supported Talos minor; anything else is refused by the factory. */
 export function checkExtensions(extensions: readonly string[], path: string): Problem[] {

@@ -3,6 +3,7 @@
  * (which checks `Pulumi.<stack>.yaml`). A problem names where it is (`path`), and its message says
  * what is wrong, the value received, what is allowed and the fix.
  */
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
 export interface Problem {
@@ -158,6 +159,28 @@ export function checkImageTag(tag: string, path: string): Problem[] {
     {
       path,
       message: `${show(tag)} is not a release tag (vMAJOR.MINOR.PATCH). Pin a release, e.g. "v1.2.3".`,
+    },
+  ];
+}
+
+/**
+ * Components that create Kubernetes objects take their provider explicitly: without one, Pulumi's
+ * default provider would use whatever kubeconfig the machine running Pulumi has, another cluster maybe.
+ */
+export function checkKubernetesProvider(opts: pulumi.ComponentResourceOptions | undefined): Problem[] {
+  const given = [
+    opts?.provider,
+    ...(Array.isArray(opts?.providers) ? opts.providers : Object.values(opts?.providers ?? {})),
+  ];
+  if (given.some((p) => k8s.Provider.isInstance(p))) {
+    return [];
+  }
+  return [
+    {
+      path: "opts.provider",
+      message:
+        "is no Kubernetes provider: the objects would go to whatever cluster the default kubeconfig of " +
+        "this machine names. Pass { provider: new k8s.Provider(name, { kubeconfig: controlPlane.kubeconfig }) }.",
     },
   ];
 }

@@ -40,7 +40,7 @@ export interface CiliumCniArgs {
    * `bpf.masquerade: true` while it does, since the two together break CoreDNS.
    * @default true
    */
-  talosForwardsKubeDnsToHost?: boolean;
+  forwardKubeDnsToHost?: boolean;
   /**
    * Extra Helm values, merged over the Talos values (mappings key by key, lists replaced): the escape
    * hatch for anything else. Overrides that break Talos (SYS_MODULE, cgroup automount) are refused.
@@ -64,7 +64,7 @@ export class CiliumCni extends pulumi.ComponentResource {
   public readonly status: pulumi.Output<k8s.types.output.helm.v3.ReleaseStatus>;
 
   constructor(name: string, args: CiliumCniArgs, opts?: pulumi.ComponentResourceOptions) {
-    const forwards = args.talosForwardsKubeDnsToHost ?? true;
+    const forwards = args.forwardKubeDnsToHost ?? true;
     const { ranges, problems } = checkRanges(
       args.loadBalancerRanges ?? [],
       "args.loadBalancerRanges",

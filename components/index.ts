@@ -12,8 +12,9 @@ export { CiliumCni } from "./cilium-cni";
 export type { CiliumCniArgs } from "./cilium-cni";
 export { KubeVip } from "./kube-vip";
 export type { KubeVipArgs } from "./kube-vip";
-export { ClusterUpgrade, UPGRADE_ORDERS } from "./cluster-upgrade";
-export type { ClusterUpgradeArgs, UpgradeOrder } from "./cluster-upgrade";
+// ClusterUpgrade is ControlPlane's: a second one would start a second roll. Only its settings are public.
+export { UPGRADE_ORDERS } from "./cluster-upgrade";
+export type { UpgradeOrder } from "./cluster-upgrade";
 export { configRoll } from "./config-roll";
 export type { ConfigRollArgs } from "./config-roll";
 export { healthGate, kubernetesReady } from "./health";
@@ -29,4 +30,6 @@ export { MINIMUM_SIZE } from "./internal/node-rules";
 export type { NodeRole, ScsiHardware } from "./internal/node-rules";
 export { ValidationError } from "./internal/validation";
 export type { Problem } from "./internal/validation";
-export * as talos from "./talos";
+// The Talos provider wrapper's types only (outputs such as PoolNode.apply have them): its classes stay
+// internal, so a move to the provider's own SDK breaks no user.
+export type * as talos from "./talos";

@@ -134,7 +134,7 @@ export = async () => {
             loadBalancerRanges: cluster.cilium.l2Announcements.enabled
               ? cluster.cilium.l2Announcements.ranges
               : undefined,
-            talosForwardsKubeDnsToHost: cluster.forwardKubeDnsToHost,
+            forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
             values: cluster.cilium.values,
           },
           onKubernetes,

@@ -219,7 +219,7 @@ describe("CiliumCni", () => {
   it("accepts eBPF masquerading once Talos's kube-dns forwarding is off", async () => {
     const { release } = await releaseOf({
       values: { bpf: { masquerade: true } },
-      talosForwardsKubeDnsToHost: false,
+      forwardKubeDnsToHost: false,
     });
     expect(release.inputs.values).to.deep.include({ bpf: { hostLegacyRouting: true, masquerade: true } });
   });

@@ -32,6 +32,8 @@ describe("the npm package", function () {
     expect(files).to.include.members([
       "dist/index.js",
       "dist/index.d.ts",
+      "dist/testing.js",
+      "dist/testing.d.ts",
       "dist/scripts/rollout.sh",
       "LICENSE",
     ]);
@@ -77,7 +79,10 @@ describe("the npm package", function () {
       rolloutUpdate: string;
       configRollUpdate: string;
     };
-    expect(result.installerImage).to.equal("factory.talos.dev/nocloud-installer/0123abcd:v1.13.9");
+    // talos-proxmox/testing computes the schematic id as Image Factory does (default extensions).
+    expect(result.installerImage).to.equal(
+      "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.13.9",
+    );
     expect(result.endpoint).to.equal("https://10.30.0.50:6443");
     expect(result.serviceRanges).to.deep.equal({ "range-global": "10.30.0.200-10.30.0.209" });
     expect(result.kubeconfigIsSecret).to.equal(true);

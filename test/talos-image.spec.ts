@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { parse } from "yaml";
 import { TalosImage, TalosImageArgs, ValidationError } from "../components";
-import { factorySchematicId } from "../tools/offline/models";
+import { factorySchematicId } from "../components/testing";
 import { one, ofType, runComponents, succeeded, TYPES } from "./harness";
 
 const BASE: TalosImageArgs = {

@@ -4,7 +4,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
-import { talos } from "../components";
+import * as talos from "../components/talos";
 import { SECRET } from "../tools/offline/engine";
 import { one, ofType, runComponents, succeeded } from "./harness";
 

@@ -126,7 +126,7 @@ export function loadBalancerPoolApiVersion(version: string): string {
 /** Value overrides known to break Talos. */
 export function checkCiliumValues(
   values: Record<string, unknown>,
-  talosForwardsKubeDnsToHost: boolean,
+  forwardKubeDnsToHost: boolean,
   path: string,
 ): Problem[] {
   const problems: Problem[] = [];
@@ -165,7 +165,7 @@ export function checkCiliumValues(
       });
     }
   }
-  if (masqueradesWithBpf(values) && talosForwardsKubeDnsToHost) {
+  if (masqueradesWithBpf(values) && forwardKubeDnsToHost) {
     problems.push({
       path: `${path}.bpf.masquerade`,
       message:

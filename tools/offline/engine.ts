@@ -12,7 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { JavaScriptValue, Struct } from "google-protobuf/google/protobuf/struct_pb";
-import { OfflineProviders } from "./models";
+import { TalosProxmoxMocks } from "../../components/testing";
 
 export const STACK_TYPE = "pulumi:pulumi:Stack";
 export const SECRET = "[secret]";
@@ -113,7 +113,7 @@ export interface StepScheduler {
 /** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
 export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
   const monitor = new RecordingMonitor(
-    new OfflineProviders(options.previousOutputs),
+    new TalosProxmoxMocks({ previousOutputs: options.previousOutputs }),
     options.scheduler,
     options.providerInputs ?? false,
   );
@@ -167,7 +167,7 @@ class RecordingMonitor extends MockMonitor {
   readonly providerInputs = new Map<string, Record<string, unknown>>();
 
   constructor(
-    mocks: OfflineProviders,
+    mocks: TalosProxmoxMocks,
     private readonly scheduler: StepScheduler | undefined,
     private readonly keepProviderInputs: boolean,
   ) {

@@ -1,8 +1,14 @@
 /**
- * What the providers would answer, for the offline plan: deterministic outputs of each resource type
- * and invoke the program uses. A type or invoke without a model fails the run loudly, so the plan
- * never shows guesses. Where the real answer is computable it is computed the real way (the Image
- * Factory schematic id, the factory URLs, Proxmox file ids); credentials are obvious fakes.
+ * `talos-proxmox/testing`: Pulumi mocks that answer every resource and invoke these components use with
+ * realistic shapes, for unit tests of programs built on them (and for this project's offline plan).
+ * A type or invoke without a model fails loudly (or goes to the `fallback` mocks you pass), so a test
+ * never sees guesses. Where the real answer is computable it is computed the real way (the Image Factory
+ * schematic id, the factory URLs, Proxmox file ids, the applied machine configuration); credentials are
+ * obvious fakes.
+ *
+ *   import * as pulumi from "@pulumi/pulumi";
+ *   import { TalosProxmoxMocks } from "talos-proxmox/testing";
+ *   pulumi.runtime.setMocks(new TalosProxmoxMocks(), "project", "stack", false);
  */
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
@@ -16,7 +22,7 @@ interface ModelResult {
   state: State;
 }
 
-type ResourceModel = (inputs: Inputs, name: string, providers: OfflineProviders) => ModelResult;
+type ResourceModel = (inputs: Inputs, name: string, providers: TalosProxmoxMocks) => ModelResult;
 type InvokeModel = (args: Inputs) => Record<string, unknown>;
 
 const FACTORY_HOST = "factory.talos.dev";
@@ -146,7 +152,7 @@ const RESOURCE_MODELS: Record<string, ResourceModel> = {
 };
 
 const INVOKE_MODELS: Record<string, InvokeModel> = {
-  /** A stand-in for the rendered base config; the plan shows patches, not this. */
+  /** A stand-in for the rendered base config (the real one is Talos's full v1alpha1 document). */
   "talos:machine/getConfiguration:getConfiguration": (args) => ({
     id: text(args.clusterName, "clusterName"),
     clusterName: args.clusterName,
@@ -155,7 +161,7 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
     talosVersion: args.talosVersion,
     kubernetesVersion: args.kubernetesVersion,
     machineConfiguration: [
-      "# offline plan: stand-in for the configuration the Talos provider renders",
+      "# talos-proxmox/testing: stand-in for the configuration the Talos provider renders",
       "version: v1alpha1",
       `machine: {type: ${text(args.machineType, "machineType")}}`,
       `cluster: {clusterName: ${text(args.clusterName, "clusterName")}, controlPlane: {endpoint: ${text(args.clusterEndpoint, "clusterEndpoint")}}}`,
@@ -183,14 +189,14 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
     };
   },
 
-  /** The offline cluster is healthy by definition; the real invoke waits and fails on timeout. */
+  /** A mocked cluster is healthy by definition; the real invoke waits and fails on timeout. */
   "talos:cluster/getHealth:getHealth": (args) => ({ id: "cluster_health", ...args }),
 
   /** The URLs terraform-provider-talos builds for a cloud platform such as nocloud. */
   "talos:imageFactory/getUrls:getUrls": (args) => {
     const platform = text(args.platform, "platform");
     if (platform !== "nocloud") {
-      throw new Error(`the offline model of getUrls knows only nocloud, not ${platform}`);
+      throw new Error(`the model of getUrls knows only nocloud, not ${platform}`);
     }
     const architecture = text(args.architecture ?? "amd64", "architecture");
     const version = `v${text(args.talosVersion, "talosVersion").replace(/^v/, "")}`;
@@ -219,14 +225,29 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
   },
 };
 
-/** Answers the mock monitor with the models above. */
-export class OfflineProviders implements pulumi.runtime.Mocks {
+export interface TalosProxmoxMocksOptions {
+  /** What a StackReference reads: the outputs of the stack's last update. @default {} */
+  previousOutputs?: Record<string, unknown>;
+  /** Mocks for the program's own resources and invokes, which these models do not know. */
+  fallback?: pulumi.runtime.Mocks;
+}
+
+/** Pulumi mocks that answer the components' resources and invokes as their providers would. */
+export class TalosProxmoxMocks implements pulumi.runtime.Mocks {
   private readonly vmIds = new Set<number>();
+  private readonly previousOutputs: Record<string, unknown>;
+  private readonly fallback?: pulumi.runtime.Mocks;
 
-  /** @param previousOutputs what the stack's last update exported, as a reference to itself reads it */
-  constructor(private readonly previousOutputs: Record<string, unknown> = {}) {}
+  constructor(options: TalosProxmoxMocksOptions = {}) {
+    this.previousOutputs = options.previousOutputs ?? {};
+    this.fallback = options.fallback;
+  }
 
-  newResource(args: pulumi.runtime.MockResourceArgs): ModelResult {
+  /** A resource's id and state, as its provider would report them after creating it. */
+  newResource(args: pulumi.runtime.MockResourceArgs): {
+    id: string | undefined;
+    state: Record<string, unknown>;
+  } {
     if (!args.custom) {
       return { id: undefined, state: {} };
     }
@@ -239,21 +260,28 @@ export class OfflineProviders implements pulumi.runtime.Mocks {
     const model =
       RESOURCE_MODELS[args.type] ?? (args.type.startsWith("kubernetes:") ? kubernetesObject : undefined);
     if (!model) {
+      if (this.fallback) {
+        return this.fallback.newResource(args) as { id: string | undefined; state: Record<string, unknown> };
+      }
       throw new Error(
-        `the offline plan has no model of resource type ${args.type}; add one in tools/offline/models.ts`,
+        `talos-proxmox/testing has no model of resource type ${args.type}; add one in components/testing.ts, or pass a fallback`,
       );
     }
-    return model(args.inputs as Inputs, args.name, this);
+    return model(revealed(args.inputs) as Inputs, args.name, this);
   }
 
+  /** An invoke's result, as its provider would answer it. */
   call(args: pulumi.runtime.MockCallArgs): Record<string, unknown> {
     const model = INVOKE_MODELS[args.token];
     if (!model) {
+      if (this.fallback) {
+        return this.fallback.call(args) as Record<string, unknown>;
+      }
       throw new Error(
-        `the offline plan has no model of invoke ${args.token}; add one in tools/offline/models.ts`,
+        `talos-proxmox/testing has no model of invoke ${args.token}; add one in components/testing.ts, or pass a fallback`,
       );
     }
-    return model(args.inputs as Inputs);
+    return model(revealed(args.inputs) as Inputs);
   }
 
   /** Proxmox refuses a VM id that is taken. */
@@ -332,6 +360,24 @@ function stringList(value: unknown, field: string): string[] {
   return value as string[];
 }
 
+/**
+ * The inputs with secrets as plain values, as a provider receives them. pulumi.runtime.setMocks hands
+ * mocks secret inputs still wrapped in the wire form ({[specialSigKey]: specialSecretSig, value}).
+ */
+function revealed(value: unknown): unknown {
+  if (Array.isArray(value)) {
+    return value.map(revealed);
+  }
+  if (typeof value !== "object" || value === null) {
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
+    return revealed(record.value);
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealed(v)]));
+}
+
 /** Any Kubernetes object: the API server stores what it is given, under its namespace/name. */
 function kubernetesObject(inputs: Inputs): ModelResult {
   const metadata = (inputs.metadata ?? {}) as Record<string, unknown>;
@@ -346,12 +392,12 @@ function text(value: unknown, what: string): string {
   if (typeof value === "string" || typeof value === "number" || typeof value === "boolean") {
     return String(value);
   }
-  throw new Error(`offline model: ${what} is ${JSON.stringify(value)}, not a scalar`);
+  throw new Error(`talos-proxmox/testing: ${what} is ${JSON.stringify(value)}, not a scalar`);
 }
 
 /** An obviously fake credential, stable per resource. */
 function fake(resource: string, what: string): string {
-  return `OFFLINE-PLAN-FAKE-${what}-${createHash("sha256").update(resource).digest("hex").slice(0, 8)}`;
+  return `FAKE-${what}-${createHash("sha256").update(resource).digest("hex").slice(0, 8)}`;
 }
 
 function fakeKeyPair(resource: string, what: string): { cert: string; key: string } {

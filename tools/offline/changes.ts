@@ -176,21 +176,15 @@ function classify(
       ? is("VM reboot or replacement", `bpg reboots the VM after updating ${rebooting.join(", ")}`)
       : is("in place", `updated live (${fields.join(", ")})`);
   }
-  if (resource.type === CONFIG_APPLY && previous) {
-    if (change !== "update") {
-      return is(
-        "nodes join or leave",
-        change === "create" ? "installs Talos on the new node" : "no-op on removal",
-      );
-    }
-    return needsReboot(patchesOf(previous), patchesOf(resource))
-      ? is(
-          "staged config, rolling reboot",
-          "staged on the node; the config roll reboots it, drained, one at a time",
-        )
-      : is("live config", "applied live (Talos needs no reboot for these sections)");
-  }
   if (resource.type === CONFIG_APPLY) {
+    if (change === "update" && previous) {
+      return needsReboot(patchesOf(previous), patchesOf(resource))
+        ? is(
+            "staged config, rolling reboot",
+            "staged on the node; the config roll reboots it, drained, one at a time",
+          )
+        : is("live config", "applied live (Talos needs no reboot for these sections)");
+    }
     return is(
       "nodes join or leave",
       change === "create" ? "installs Talos on the new node" : "no-op on removal",

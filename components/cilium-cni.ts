@@ -11,7 +11,12 @@ import {
 } from "./internal/cilium-values";
 import { checkRanges, IpRange } from "./internal/ip-ranges";
 import { formatIPv4 } from "./internal/ipv4";
-import { checkInteger, checkKubernetesProvider, throwIfProblems } from "./internal/validation";
+import {
+  checkDuration,
+  checkKubernetesProvider,
+  durationSeconds,
+  throwIfProblems,
+} from "./internal/validation";
 
 export interface CiliumCniArgs {
   /** Cilium chart version, e.g. `"1.18.6"` (1.16.5 to 1.19.x). */
@@ -47,8 +52,8 @@ export interface CiliumCniArgs {
    * @default {}
    */
   values?: Record<string, unknown>;
-  /** Seconds Helm may wait for the agents and operator to be ready. @default 900 */
-  timeoutSeconds?: number;
+  /** How long Helm may wait for the agents and operator to be ready (Go duration). @default "15m" */
+  timeout?: string;
 }
 
 /**
@@ -76,12 +81,7 @@ export class CiliumCni extends pulumi.ComponentResource {
       ...checkCiliumVersion(args.version, "args.version"),
       ...checkCiliumValues(args.values ?? {}, forwards, "args.values"),
       ...problems,
-      ...(args.timeoutSeconds === undefined
-        ? []
-        : checkInteger(args.timeoutSeconds, "args.timeoutSeconds", {
-            min: 60,
-            what: "the timeout in seconds",
-          })),
+      ...checkDuration(args.timeout ?? "15m", "args.timeout", 60),
     ]);
     super(CiliumCni.TYPE, name, {}, opts);
     // A component's dependsOn does not hold back its children by itself: pass it on to them.
@@ -105,7 +105,8 @@ export class CiliumCni extends pulumi.ComponentResource {
         repositoryOpts: { repo: CILIUM_REPOSITORY },
         namespace: "kube-system",
         values,
-        timeout: args.timeoutSeconds ?? 900,
+        // Helm takes seconds (the Release's timeout).
+        timeout: durationSeconds(args.timeout ?? "15m"),
         maxHistory: 5,
       },
       child,

@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cni } from "./internal/machine-config";
 import { PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
-import { checkInteger, Problem, show, throwIfProblems } from "./internal/validation";
+import { checkDuration, checkInteger, Problem, show, throwIfProblems } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import { TalosImage } from "./talos-image";
 
@@ -62,7 +62,17 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
   constructor(name: string, args: ClusterUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
     const order = args.order ?? "workers-first";
     const maxParallelWorkers = args.maxParallelWorkers ?? 1;
-    throwIfProblems(`ClusterUpgrade "${name}"`, validateClusterUpgradeArgs(order, maxParallelWorkers, args));
+    throwIfProblems(`ClusterUpgrade "${name}"`, [
+      ...checkRollSettings(
+        {
+          order,
+          maxParallelWorkers,
+          timeouts: { upgradeTimeout: args.upgradeTimeout, healthTimeout: args.healthTimeout },
+        },
+        "args",
+      ),
+      ...checkEndpoints(args.controlPlaneEndpoints, "args.controlPlaneEndpoints"),
+    ]);
     super(ClusterUpgrade.TYPE, name, {}, opts);
 
     this.rollout = new command.local.Command(
@@ -100,26 +110,38 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
   }
 }
 
-function validateClusterUpgradeArgs(
-  order: string,
-  maxParallelWorkers: number,
-  args: ClusterUpgradeArgs,
-): Problem[] {
-  const problems = checkInteger(maxParallelWorkers, "args.maxParallelWorkers", {
-    min: 1,
-    what: "the number of workers upgraded at once",
-  });
+/** How a roll goes, as ClusterUpgrade, ControlPlane's `upgrade` and configRoll take it. */
+export interface RollSettings {
+  order?: string;
+  maxParallelWorkers?: number;
+  /** Each timeout's name and value (Go durations). */
+  timeouts?: Record<string, string | undefined>;
+}
+
+/** The problems of a roll's settings, under `path` (e.g. "args.upgrade"). */
+export function checkRollSettings(settings: RollSettings, path: string): Problem[] {
+  const problems = [
+    ...checkInteger(settings.maxParallelWorkers ?? 1, `${path}.maxParallelWorkers`, {
+      min: 1,
+      what: "the number of workers rolled at once",
+    }),
+    ...Object.entries(settings.timeouts ?? {}).flatMap(([key, value]) =>
+      value === undefined ? [] : checkDuration(value, `${path}.${key}`, 60),
+    ),
+  ];
+  const order = settings.order ?? "workers-first";
   if (!UPGRADE_ORDERS.includes(order as UpgradeOrder)) {
     problems.push({
-      path: "args.order",
+      path: `${path}.order`,
       message: `${show(order)} is not an order. Use "workers-first" or "control-plane-first".`,
     });
   }
-  if (args.controlPlaneEndpoints.length === 0) {
-    problems.push({
-      path: "args.controlPlaneEndpoints",
-      message: "is empty: the commands need a control plane to talk to.",
-    });
-  }
   return problems;
+}
+
+/** Control-plane endpoints the commands talk to: at least one. */
+export function checkEndpoints(endpoints: readonly string[], path: string): Problem[] {
+  return endpoints.length === 0
+    ? [{ path, message: "is empty: the commands need a control plane to talk to." }]
+    : [];
 }

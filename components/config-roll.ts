@@ -1,9 +1,10 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { UpgradeOrder } from "./cluster-upgrade";
+import { checkEndpoints, checkRollSettings, UpgradeOrder } from "./cluster-upgrade";
 import { Cni } from "./internal/machine-config";
 import { CONFIG_ROLL_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { throwIfProblems } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
 
@@ -45,6 +46,18 @@ export function configRoll(
   args: ConfigRollArgs,
   opts: Omit<pulumi.CustomResourceOptions, "dependsOn"> & { dependsOn?: pulumi.Resource[] },
 ): command.local.Command {
+  throwIfProblems(`configRoll "${name}"`, [
+    ...checkRollSettings(
+      {
+        order: args.order,
+        maxParallelWorkers: args.maxParallelWorkers,
+        timeouts: { rebootTimeout: args.rebootTimeout, healthTimeout: args.healthTimeout },
+      },
+      "args",
+    ),
+    ...checkEndpoints(args.controlPlaneEndpoints, "args.controlPlaneEndpoints"),
+  ]);
+
   // A digest of every node's config, the command's trigger. It is not secret: the configs' keys are
   // random and long, so their hash tells nothing about them.
   const digest = pulumi.unsecret(

@@ -12,7 +12,7 @@ import {
   talosMinor,
 } from "./internal/versions";
 import { healthGate } from "./health";
-import { ClusterUpgrade, UpgradeOrder } from "./cluster-upgrade";
+import { checkRollSettings, ClusterUpgrade, UpgradeOrder } from "./cluster-upgrade";
 import { checkNodePool, createPoolNodes, NodeLifecycle, NodePoolArgs, PoolNode } from "./node-pool";
 import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
@@ -71,6 +71,10 @@ export interface ControlPlaneArgs extends NodePoolArgs {
     order?: UpgradeOrder;
     /** Workers upgraded at the same time; control planes always go one by one. @default 1 */
     maxParallelWorkers?: number;
+    /** How long one node's upgrade may take (Go duration). @default "30m" */
+    upgradeTimeout?: string;
+    /** How long the health gate after a node may wait (Go duration). @default "20m" */
+    healthTimeout?: string;
   };
   /**
    * The whole cluster is going (`pulumi destroy` next): node removal skips the drain and the etcd
@@ -201,6 +205,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
         talosconfig: this.talosconfig,
         order: args.upgrade?.order,
         maxParallelWorkers: args.upgrade?.maxParallelWorkers,
+        upgradeTimeout: args.upgrade?.upgradeTimeout,
+        healthTimeout: args.upgrade?.healthTimeout,
         cni,
       },
       { parent: this },
@@ -323,6 +329,16 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
 function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
   const problems: Problem[] = [
     ...checkVipProvider(args),
+    ...checkRollSettings(
+      {
+        ...args.upgrade,
+        timeouts: {
+          upgradeTimeout: args.upgrade?.upgradeTimeout,
+          healthTimeout: args.upgrade?.healthTimeout,
+        },
+      },
+      "args.upgrade",
+    ),
     ...checkNodePool("controlplane", args),
     ...checkTalosVersion(args.talosVersion, "args.talosVersion"),
     ...checkKubernetesVersion(args.kubernetesVersion, "args.kubernetesVersion"),

@@ -8,7 +8,14 @@ import {
   canonicalExtensions,
   schematicYaml,
 } from "./internal/schematic";
-import { checkDnsLabel, checkStorageId, Problem, throwIfProblems } from "./internal/validation";
+import {
+  checkDnsLabel,
+  checkDuration,
+  checkStorageId,
+  durationSeconds,
+  Problem,
+  throwIfProblems,
+} from "./internal/validation";
 import * as talos from "./talos";
 
 export interface TalosImageArgs {
@@ -26,7 +33,7 @@ export interface TalosImageArgs {
    */
   pveNodes: string[];
   /** Proxmox storage for the ISO; it must allow the `iso` content type. @default "local" */
-  datastoreId?: string;
+  datastore?: string;
   /**
    * The storage is shared by all Proxmox nodes (NFS, CephFS): one download serves every node.
    * @default false
@@ -34,8 +41,8 @@ export interface TalosImageArgs {
   sharedDatastore?: boolean;
   /** Prefix of the ISO file name, so clusters sharing a storage never touch each other's files. */
   fileNamePrefix: string;
-  /** Seconds Proxmox may take to fetch the ISO (the factory builds it on first request). @default 1800 */
-  downloadTimeoutSeconds?: number;
+  /** How long Proxmox may take to fetch the ISO (the factory builds it on first request; Go duration). @default "30m" */
+  downloadTimeout?: string;
 }
 
 /** The platform whose image reads the Proxmox cloud-init drive (static IP, DNS, hostname). */
@@ -72,9 +79,9 @@ export class TalosImage extends pulumi.ComponentResource {
   constructor(name: string, args: TalosImageArgs, opts?: pulumi.ComponentResourceOptions) {
     const extensions = canonicalExtensions(args.extensions ?? DEFAULT_EXTENSIONS);
     const pveNodes = [...new Set(args.pveNodes)].sort();
-    const datastoreId = args.datastoreId ?? "local";
+    const datastoreId = args.datastore ?? "local";
     const sharedDatastore = args.sharedDatastore ?? false;
-    const downloadTimeoutSeconds = args.downloadTimeoutSeconds ?? 1800;
+    const downloadTimeout = args.downloadTimeout ?? "30m";
     throwIfProblems(`TalosImage "${name}"`, validateTalosImageArgs(args, pveNodes, datastoreId));
     super(TalosImage.TYPE, name, {}, opts);
 
@@ -124,7 +131,8 @@ export class TalosImage extends pulumi.ComponentResource {
               // The factory serves the same bytes for a schematic and version; never re-download on
               // a Content-Length difference (a perpetual diff otherwise).
               overwrite: false,
-              uploadTimeout: downloadTimeoutSeconds,
+              // bpg's download File takes seconds.
+              uploadTimeout: durationSeconds(downloadTimeout),
             },
             { parent: this, ignoreChanges: ["url"] },
           ),
@@ -166,7 +174,8 @@ function validateTalosImageArgs(args: TalosImageArgs, pveNodes: string[], datast
   const problems: Problem[] = [
     ...checkTalosVersion(args.talosVersion, "args.talosVersion"),
     ...checkExtensions(args.extensions ?? DEFAULT_EXTENSIONS, "args.extensions"),
-    ...checkStorageId(datastoreId, "args.datastoreId"),
+    ...checkStorageId(datastoreId, "args.datastore"),
+    ...checkDuration(args.downloadTimeout ?? "30m", "args.downloadTimeout", 60),
     ...checkDnsLabel(args.fileNamePrefix, "args.fileNamePrefix", "the file name prefix"),
     ...pveNodes.flatMap((pveNode, i) => checkDnsLabel(pveNode, `args.pveNodes[${i}]`, "a Proxmox node name")),
   ];

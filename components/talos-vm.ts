@@ -39,7 +39,7 @@ export interface VmShapeArgs {
    */
   cpuType?: string;
   /** Proxmox storage for the install disk, EFI vars and cloud-init drive. @default "local-lvm" */
-  datastoreId?: string;
+  datastore?: string;
   /**
    * SCSI controller. `virtio-scsi-pci` is what Sidero's Talos 1.13 Proxmox guide uses, and warns against
    * VirtIO SCSI Single while siderolabs/talos#11173 (bootstrap hangs, install disk not found) is open.
@@ -203,7 +203,7 @@ export class TalosVm extends pulumi.ComponentResource {
 export function withShapeDefaults(shape: VmShapeArgs) {
   return {
     cpuType: shape.cpuType ?? DEFAULT_CPU_TYPE,
-    datastoreId: shape.datastoreId ?? "local-lvm",
+    datastoreId: shape.datastore ?? "local-lvm",
     scsiHardware: shape.scsiHardware ?? DEFAULT_SCSI_HARDWARE,
     bridge: shape.bridge ?? "vmbr0",
   };
@@ -219,7 +219,7 @@ export function checkVmShape(role: NodeRole, shape: VmShapeArgs, at: string): Pr
       diskGiB: `${at}.diskGiB`,
     }),
     ...checkCpuType(cpuType, `${at}.cpuType`),
-    ...checkStorageId(datastoreId, `${at}.datastoreId`),
+    ...checkStorageId(datastoreId, `${at}.datastore`),
     ...checkBridge(bridge, `${at}.bridge`),
     ...checkNameservers(shape.nameservers, `${at}.nameservers`),
     ...(shape.vlanId === undefined ? [] : checkVlan(shape.vlanId, `${at}.vlanId`)),

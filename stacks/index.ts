@@ -66,7 +66,7 @@ export = async () => {
       pveNodes: [cluster.controlPlane, ...cluster.workerPools].flatMap((pool) =>
         pool.nodes.map((n) => n.pveNode),
       ),
-      datastoreId: cluster.image.datastore,
+      datastore: cluster.image.datastore,
       sharedDatastore: cluster.image.sharedDatastore,
       fileNamePrefix: cluster.name,
     },
@@ -240,7 +240,7 @@ function poolArgs(cluster: ClusterSpec, pool: NodePoolSpec, image: TalosImage) {
     memoryMiB: pool.memoryMiB,
     diskGiB: pool.diskGiB,
     cpuType: pool.cpuType,
-    datastoreId: pool.datastore,
+    datastore: pool.datastore,
     scsiHardware: pool.scsiHardware,
     prefixLength: cluster.network.prefixLength,
     gateway: cluster.network.gateway,

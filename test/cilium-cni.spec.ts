@@ -196,7 +196,8 @@ describe("CiliumCni", () => {
       { loadBalancerRanges: ["10.0.0.200-10.0.0.209", "10.0.0.205/32"] },
       /args\.loadBalancerRanges\[1\]: .*overlaps/,
     ],
-    ["a short timeout", { timeoutSeconds: 5 }, /args\.timeoutSeconds: .*at least 60/],
+    ["a short timeout", { timeout: "5s" }, /args\.timeout: "5s" is too short: at least 60 seconds/],
+    ["a timeout in seconds", { timeout: 900 as never }, /args\.timeout: 900 is not a duration/],
   ];
   for (const [what, args, message] of refusals) {
     it(`refuses ${what}`, async () => {

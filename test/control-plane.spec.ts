@@ -191,6 +191,11 @@ describe("ControlPlane", () => {
     ],
     ["a single core", { cores: 1 }, /args\.cores: .*at least 2/],
     [
+      "an upgrade timeout in seconds",
+      { upgrade: { upgradeTimeout: "1800" } },
+      /args\.upgrade\.upgradeTimeout: "1800" is not a duration\. Write it as Go does/,
+    ],
+    [
       "protection with one control plane",
       { protect: true, nodes: THREE_NODES.nodes.slice(0, 1) },
       /args\.nodes: has 1 node\(s\); a protected cluster needs at least 3 control-plane nodes/,
@@ -210,4 +215,10 @@ describe("ControlPlane", () => {
       expect(run.resources.filter((r) => own.includes(r.type))).to.be.empty;
     });
   }
+
+  it("passes the upgrade timeouts on to the roll, as Go durations", async () => {
+    const run = succeeded(await runControlPlane({ upgrade: { upgradeTimeout: "45m", healthTimeout: "1h" } }));
+    const rollout = one(run, "command:local:Command", "lab-upgrade-rollout");
+    expect(rollout.inputs.environment).to.include({ UPGRADE_TIMEOUT: "45m", HEALTH_TIMEOUT: "1h" });
+  });
 });

@@ -98,7 +98,7 @@ describe("TalosImage", () => {
   });
 
   it("downloads once to shared storage and serves every node from it", async () => {
-    const run = succeeded(await runImage({ datastoreId: "cephfs", sharedDatastore: true }));
+    const run = succeeded(await runImage({ datastore: "cephfs", sharedDatastore: true }));
     const files = ofType(run, TYPES.file);
     expect(files).to.have.length(1);
     expect(files[0].inputs).to.include({ nodeName: "pve1", datastoreId: "cephfs" });
@@ -135,7 +135,7 @@ describe("TalosImage", () => {
       /args\.extensions\[1\]: .*twice/,
     ],
     ["no Proxmox node", { pveNodes: [] }, /args\.pveNodes: is empty/],
-    ["a bad storage id", { datastoreId: "local lvm" }, /args\.datastoreId: .*storage id/],
+    ["a bad storage id", { datastore: "local lvm" }, /args\.datastore: .*storage id/],
   ];
   for (const [what, args, message] of refusals) {
     it(`refuses ${what} before creating anything`, async () => {

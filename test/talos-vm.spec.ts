@@ -116,7 +116,7 @@ describe("TalosVm", () => {
       vmId: 1011,
       hostname: "talos-cp-1",
       cpuType: "x86-64-v2-AES",
-      datastoreId: "ceph",
+      datastore: "ceph",
       scsiHardware: "virtio-scsi-single",
       bridge: "vmbr1",
       vlanId: 20,

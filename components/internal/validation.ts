@@ -184,3 +184,27 @@ export function checkKubernetesProvider(opts: pulumi.ComponentResourceOptions | 
     },
   ];
 }
+
+/** Seconds in a duration such as "1h30m", "15m" or "90s" (Go's form, whole units), or undefined. */
+export function durationSeconds(text: unknown): number | undefined {
+  const match = typeof text === "string" ? /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/.exec(text) : null;
+  if (!match || text === "") {
+    return undefined;
+  }
+  const [, h, m, s] = match.map((part) => Number(part ?? 0));
+  return h * 3600 + m * 60 + s;
+}
+
+/** A timeout: every timeout of this library is a duration in Go's form ("30m"), as talosctl takes it. */
+export function checkDuration(value: unknown, path: string, minSeconds: number): Problem[] {
+  const seconds = durationSeconds(value);
+  if (seconds === undefined) {
+    return [
+      { path, message: `${show(value)} is not a duration. Write it as Go does, e.g. "30m" or "1h30m".` },
+    ];
+  }
+  if (seconds < minSeconds) {
+    return [{ path, message: `${show(value)} is too short: at least ${minSeconds} seconds.` }];
+  }
+  return [];
+}

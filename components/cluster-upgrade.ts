@@ -2,7 +2,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cni } from "./internal/machine-config";
 import { PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
-import { checkDuration, checkInteger, Problem, show, throwIfProblems } from "./internal/validation";
+import { checkDuration, checkInteger, Problem, show } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import { TalosImage } from "./talos-image";
 
@@ -60,19 +60,9 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
   public readonly rollout: command.local.Command;
 
   constructor(name: string, args: ClusterUpgradeArgs, opts?: pulumi.ComponentResourceOptions) {
+    // Its only user, ControlPlane, has checked these settings (checkRollSettings) before creating it.
     const order = args.order ?? "workers-first";
     const maxParallelWorkers = args.maxParallelWorkers ?? 1;
-    throwIfProblems(`ClusterUpgrade "${name}"`, [
-      ...checkRollSettings(
-        {
-          order,
-          maxParallelWorkers,
-          timeouts: { upgradeTimeout: args.upgradeTimeout, healthTimeout: args.healthTimeout },
-        },
-        "args",
-      ),
-      ...checkEndpoints(args.controlPlaneEndpoints, "args.controlPlaneEndpoints"),
-    ]);
     super(ClusterUpgrade.TYPE, name, {}, opts);
 
     this.rollout = new command.local.Command(
@@ -137,11 +127,4 @@ export function checkRollSettings(settings: RollSettings, path: string): Problem
     });
   }
   return problems;
-}
-
-/** Control-plane endpoints the commands talk to: at least one. */
-export function checkEndpoints(endpoints: readonly string[], path: string): Problem[] {
-  return endpoints.length === 0
-    ? [{ path, message: "is empty: the commands need a control plane to talk to." }]
-    : [];
 }

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { checkEndpoints, checkRollSettings, UpgradeOrder } from "./cluster-upgrade";
+import { checkRollSettings, UpgradeOrder } from "./cluster-upgrade";
 import { Cni } from "./internal/machine-config";
 import { CONFIG_ROLL_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
 import { throwIfProblems } from "./internal/validation";
@@ -55,7 +55,14 @@ export function configRoll(
       },
       "args",
     ),
-    ...checkEndpoints(args.controlPlaneEndpoints, "args.controlPlaneEndpoints"),
+    ...(args.controlPlaneEndpoints.length === 0
+      ? [
+          {
+            path: "args.controlPlaneEndpoints",
+            message: "is empty: the commands need a control plane to talk to.",
+          },
+        ]
+      : []),
   ]);
 
   // A digest of every node's config, the command's trigger. It is not secret: the configs' keys are

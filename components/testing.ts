@@ -13,6 +13,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { parse } from "yaml";
+import { unwrapSecrets } from "./internal/wire-secrets";
 
 type State = Record<string, unknown>;
 type Inputs = Record<string, unknown>;
@@ -267,7 +268,7 @@ export class TalosProxmoxMocks implements pulumi.runtime.Mocks {
         `talos-proxmox/testing has no model of resource type ${args.type}; add one in components/testing.ts, or pass a fallback`,
       );
     }
-    return model(revealed(args.inputs) as Inputs, args.name, this);
+    return model(unwrapSecrets(args.inputs) as Inputs, args.name, this);
   }
 
   /** An invoke's result, as its provider would answer it. */
@@ -281,7 +282,7 @@ export class TalosProxmoxMocks implements pulumi.runtime.Mocks {
         `talos-proxmox/testing has no model of invoke ${args.token}; add one in components/testing.ts, or pass a fallback`,
       );
     }
-    return model(revealed(args.inputs) as Inputs);
+    return model(unwrapSecrets(args.inputs) as Inputs);
   }
 
   /** Proxmox refuses a VM id that is taken. */
@@ -358,24 +359,6 @@ function stringList(value: unknown, field: string): string[] {
     throw new Error(`schematic ${field} ${JSON.stringify(value)} is not modelled`);
   }
   return value as string[];
-}
-
-/**
- * The inputs with secrets as plain values, as a provider receives them. pulumi.runtime.setMocks hands
- * mocks secret inputs still wrapped in the wire form ({[specialSigKey]: specialSecretSig, value}).
- */
-function revealed(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map(revealed);
-  }
-  if (typeof value !== "object" || value === null) {
-    return value;
-  }
-  const record = value as Record<string, unknown>;
-  if (record[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
-    return revealed(record.value);
-  }
-  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, revealed(v)]));
 }
 
 /** Any Kubernetes object: the API server stores what it is given, under its namespace/name. */

@@ -965,6 +965,14 @@ export function checkControlPlaneScaleDown(previousNodes: unknown, controlPlaneC
   ];
 }
 
+/** Every pool of the cluster, control plane first, with its config path. */
+function poolsWithPaths(cluster: ClusterSpec): [NodePoolSpec, string][] {
+  return [
+    [cluster.controlPlane, "cluster.controlPlane"],
+    ...cluster.workerPools.map((pool, i): [NodePoolSpec, string] => [pool, `cluster.workerPools[${i}]`]),
+  ];
+}
+
 /** What the stack records of each node, for the next update to compare with. */
 export interface RecordedNode {
   role: string;
@@ -1081,10 +1089,7 @@ export function checkVmSettingsKept(previousNodes: unknown, cluster: ClusterSpec
     return [];
   }
   const previous = previousNodes as Record<string, Partial<RecordedNode> | undefined>;
-  const pools: [NodePoolSpec, string][] = [
-    [cluster.controlPlane, "cluster.controlPlane"],
-    ...cluster.workerPools.map((pool, i): [NodePoolSpec, string] => [pool, `cluster.workerPools[${i}]`]),
-  ];
+  const pools = poolsWithPaths(cluster);
   const problems: Problem[] = [];
   let changed = false;
   for (const [pool, path] of pools) {
@@ -1291,10 +1296,7 @@ export function checkNodesNotReused(previousNodes: unknown, cluster: ClusterSpec
   }
   const previous = Object.entries(previousNodes as Record<string, Partial<RecordedNode> | undefined>);
   const problems: Problem[] = [];
-  const pools: [NodePoolSpec, string][] = [
-    [cluster.controlPlane, "cluster.controlPlane"],
-    ...cluster.workerPools.map((pool, i): [NodePoolSpec, string] => [pool, `cluster.workerPools[${i}]`]),
-  ];
+  const pools = poolsWithPaths(cluster);
   for (const [pool, path] of pools) {
     pool.nodes.forEach((node, i) => {
       if (previous.some(([name]) => name === node.name)) {

@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { JavaScriptValue, Struct } from "google-protobuf/google/protobuf/struct_pb";
+import { unwrapSecrets } from "../../components/internal/wire-secrets";
 import { TalosProxmoxMocks } from "../../components/testing";
 
 export const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -280,20 +281,6 @@ function deserialize(struct: Struct | undefined): Record<string, unknown> {
     string,
     unknown
   >;
-}
-
-function unwrapSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map(unwrapSecrets);
-  }
-  if (typeof value !== "object" || value === null) {
-    return value;
-  }
-  const obj = value as Record<string, unknown>;
-  if (obj[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig) {
-    return unwrapSecrets(obj.value);
-  }
-  return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, unwrapSecrets(v)]));
 }
 
 function plain(struct: Struct | undefined): Record<string, unknown> {

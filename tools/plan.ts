@@ -96,8 +96,13 @@ async function main(): Promise<number> {
     };
   }
   // Against an earlier plan, the program reads that plan's outputs as its stack's last update, so it
-  // refuses what it would refuse on the real stack.
-  const run = await runOffline(program, { ...stackConfig, previousOutputs: previous?.outputs });
+  // refuses what it would refuse on the real stack, and each resource is matched to the earlier one the
+  // engine would find for it (by URN or alias).
+  const run = await runOffline(program, {
+    ...stackConfig,
+    previousOutputs: previous?.outputs,
+    olds: previous?.resources.map((r) => r.urn),
+  });
   if (run.error !== undefined) {
     const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);

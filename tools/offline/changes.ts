@@ -115,19 +115,23 @@ function comparable(resource: ResourceRecord): Record<string, unknown> {
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 
-/** Every resource whose inputs differ between the runs, or that only one of them has. */
+/**
+ * Every resource whose inputs differ between the runs, or that only one of them has. A resource of
+ * `after` is compared with the one the engine finds for it (`old`, by URN or alias, when the run was
+ * given the earlier URNs), else with the one of its own URN.
+ */
 export function changesBetween(
   before: readonly ResourceRecord[],
   after: readonly ResourceRecord[],
 ): ResourceChange[] {
   const old = new Map(before.map((r) => [r.urn, r]));
-  const now = new Map(after.map((r) => [r.urn, r]));
+  const found = new Set(after.map((r) => r.old ?? r.urn));
   const changes: ResourceChange[] = [];
   for (const resource of after) {
     if (!resource.custom) {
       continue;
     }
-    const previous = old.get(resource.urn);
+    const previous = old.get(resource.old ?? resource.urn);
     if (!previous) {
       changes.push(classify(resource, "create", [], undefined));
       continue;
@@ -146,7 +150,7 @@ export function changesBetween(
     changes.push(classify(resource, replaced ? "replace" : "update", fields, previous));
   }
   for (const resource of before) {
-    if (resource.custom && !now.has(resource.urn)) {
+    if (resource.custom && !found.has(resource.urn)) {
       changes.push(classify(resource, "delete", [], undefined));
     }
   }

@@ -13,6 +13,7 @@ import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { JavaScriptValue, Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { unwrapSecrets } from "../../components/internal/wire-secrets";
+import { AliasResolver } from "./aliases";
 import { TalosProxmoxMocks } from "../../components/testing";
 
 export const STACK_TYPE = "pulumi:pulumi:Stack";
@@ -49,6 +50,11 @@ export interface ResourceRecord {
   /** Per input property, the URNs it comes from. */
   propertyDependencies: Record<string, string[]>;
   options: ResourceOptionsRecord;
+  /**
+   * With `olds`: the URN of the last update's resource the engine matches this one to (its own, or one
+   * of its aliases), or undefined when it would be created.
+   */
+  old?: string;
 }
 
 export interface InvokeRecord {
@@ -101,6 +107,8 @@ export interface OfflineRunOptions {
   stackTraces?: boolean;
   /** Keep each resource's provider inputs, secrets unwrapped, in `providerInputs`. @default false */
   providerInputs?: boolean;
+  /** The URNs of the last update's resources: each record's `old` is the one the engine would match. */
+  olds?: readonly string[];
 }
 
 /** Decides when the engine answers a registration or an invoke, as if it had done the work. */
@@ -117,6 +125,7 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
     new TalosProxmoxMocks({ previousOutputs: options.previousOutputs }),
     options.scheduler,
     options.providerInputs ?? false,
+    options.olds && new AliasResolver(options.stack, options.project, new Set(options.olds)),
   );
   // "organization" is what a self-managed (DIY) backend calls every stack's organization.
   pulumi.runtime.setMockOptions(
@@ -171,6 +180,7 @@ class RecordingMonitor extends MockMonitor {
     mocks: TalosProxmoxMocks,
     private readonly scheduler: StepScheduler | undefined,
     private readonly keepProviderInputs: boolean,
+    private readonly aliases: AliasResolver | undefined,
   ) {
     super(mocks);
   }
@@ -195,7 +205,8 @@ class RecordingMonitor extends MockMonitor {
       if (type === STACK_TYPE) {
         this.stackUrn = urn;
       }
-      const record = { seq: this.seq++, ...recordOf(req, urn, parent) };
+      const old = this.aliases?.resolve(urn, name, type, parent, req.getAliasesList());
+      const record = { seq: this.seq++, ...recordOf(req, urn, parent), ...(old ? { old } : {}) };
       this.recorded.push(record);
       await this.scheduler?.resource(record);
 

@@ -9,7 +9,8 @@ import {
   loadBalancerPoolApiVersion,
   mergeValues,
 } from "./internal/cilium-values";
-import { checkRanges, IpRange } from "./internal/ip-ranges";
+import { ClusterAddresses } from "./control-plane";
+import { checkRanges, IpRange, rangeContext } from "./internal/ip-ranges";
 import { formatIPv4 } from "./internal/ipv4";
 import {
   checkDuration,
@@ -19,6 +20,12 @@ import {
 } from "./internal/validation";
 
 export interface CiliumCniArgs {
+  /**
+   * The cluster it runs in (the ControlPlane). `loadBalancerRanges` must lie in its node network and
+   * take no address it holds; while Talos forwards kube-dns to its host DNS, the values refuse
+   * `bpf.masquerade: true`, since the two together break CoreDNS.
+   */
+  cluster: ClusterAddresses;
   /** Cilium chart version, e.g. `"1.18.6"` (1.16.5 to 1.19.x). */
   version: string;
   /**
@@ -40,12 +47,6 @@ export interface CiliumCniArgs {
    * @default none: no L2 announcements, no pool
    */
   loadBalancerRanges?: string[];
-  /**
-   * Whether Talos forwards kube-dns to its host DNS on the nodes (Talos's default). The values refuse
-   * `bpf.masquerade: true` while it does, since the two together break CoreDNS.
-   * @default true
-   */
-  forwardKubeDnsToHost?: boolean;
   /**
    * Extra Helm values, merged over the Talos values (mappings key by key, lists replaced): the escape
    * hatch for anything else. Overrides that break Talos (SYS_MODULE, cgroup automount) are refused.
@@ -69,12 +70,13 @@ export class CiliumCni extends pulumi.ComponentResource {
   public readonly status: pulumi.Output<k8s.types.output.helm.v3.ReleaseStatus>;
 
   constructor(name: string, args: CiliumCniArgs, opts?: pulumi.ComponentResourceOptions) {
-    const forwards = args.forwardKubeDnsToHost ?? true;
+    const forwards = args.cluster.forwardKubeDnsToHost;
+    const { network, taken } = rangeContext(args.cluster.addresses());
     const { ranges, problems } = checkRanges(
       args.loadBalancerRanges ?? [],
       "args.loadBalancerRanges",
-      undefined,
-      [],
+      network,
+      taken,
     );
     throwIfProblems(`CiliumCni "${name}"`, [
       ...checkKubernetesProvider(opts),

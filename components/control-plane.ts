@@ -63,8 +63,12 @@ export interface ControlPlaneArgs extends NodePoolArgs {
    * @default true
    */
   forwardKubeDnsToHost?: boolean;
-  /** Guards the cluster secrets and the control-plane VMs against deletion. @default false */
-  protect?: boolean;
+  /**
+   * Guards the cluster secrets and the control-plane VMs against deletion (Pulumi's `protect` on those
+   * resources, and Proxmox's protection flag on the VMs). `opts.protect` would guard only the component.
+   * @default false
+   */
+  deletionProtection?: boolean;
   /** How version changes roll through the cluster. @default { order: "workers-first", maxParallelWorkers: 1 } */
   upgrade?: {
     /** Which role rolls first. @default "workers-first" */
@@ -110,6 +114,21 @@ export interface ClusterJoinInfo extends NodeLifecycle {
   readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
 }
 
+/**
+ * What CiliumCni and KubeVip take from the cluster they run in: the node network and the addresses it
+ * holds (their Service ranges must lie in the one and take none of the others), and Talos's kube-dns
+ * forwarding (Cilium's eBPF masquerading needs it off).
+ */
+export interface ClusterAddresses {
+  /** Whether Talos forwards kube-dns to its host DNS on the nodes. */
+  readonly forwardKubeDnsToHost: boolean;
+  /**
+   * The node network (`"192.168.10.0/24"`, when known) and every address the cluster holds at the call:
+   * the nodes of the pools that joined so far, the VIP and the gateway. Create add-ons after the pools.
+   */
+  addresses(): { network?: string; inUse: { ip: string; owner: string }[] };
+}
+
 /** How long bootstrap and the health gate may take on a fresh cluster. */
 const BOOTSTRAP_TIMEOUT = "20m";
 const HEALTH_TIMEOUT = "20m";
@@ -121,7 +140,7 @@ const HEALTH_TIMEOUT = "20m";
  * bootstrap on the first node once its config is in, the kubeconfig after bootstrap, and a health
  * gate (Talos, etcd, kubelet; Kubernetes checks wait for the CNI) before `kubeconfig` resolves.
  */
-export class ControlPlane extends pulumi.ComponentResource implements ClusterJoinInfo {
+export class ControlPlane extends pulumi.ComponentResource implements ClusterJoinInfo, ClusterAddresses {
   static readonly TYPE = "talos-proxmox:index:ControlPlane";
 
   /** Admin kubeconfig (secret); resolves once the control plane is bootstrapped and healthy. */
@@ -162,7 +181,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
 
   constructor(name: string, args: ControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
     const cni = args.cni ?? "cilium";
-    const protect = args.protect ?? false;
+    const protect = args.deletionProtection ?? false;
     const vipProvider = args.vipProvider ?? "talos";
     const forwardKubeDnsToHost = args.forwardKubeDnsToHost ?? true;
     throwIfProblems(`ControlPlane "${name}"`, validateControlPlaneArgs(args));
@@ -316,6 +335,11 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     });
   }
 
+  /** See {@link ClusterAddresses.addresses}: CiliumCni and KubeVip check their ranges against it. */
+  addresses(): { network?: string; inUse: { ip: string; owner: string }[] } {
+    return { network: this.members.network(), inUse: this.members.addressesInUse() };
+  }
+
   /** See {@link ClusterJoinInfo.join}: a WorkerPool calls it before it creates anything. */
   join(owner: string, pool: JoiningPool): Problem[] {
     const problems = this.members.check(pool);
@@ -354,11 +378,11 @@ function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
       message: `is an image of Talos ${args.image.talosVersion}, but args.talosVersion is ${args.talosVersion}. Use one version.`,
     });
   }
-  if (args.protect && args.nodes.length < 3) {
+  if (args.deletionProtection && args.nodes.length < 3) {
     problems.push({
       path: "args.nodes",
       message:
-        `has ${args.nodes.length} node(s); a protected cluster needs at least 3 control-plane nodes, so etcd ` +
+        `has ${args.nodes.length} node(s); deletionProtection is on, which needs at least 3 control-plane nodes, so etcd ` +
         `keeps quorum when one fails. Add nodes, ideally on different Proxmox nodes.`,
     });
   }

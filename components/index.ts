@@ -1,12 +1,21 @@
 /**
  * talos-proxmox: Pulumi components for Talos Linux Kubernetes clusters on Proxmox VE.
  */
+export { TalosCluster, readLastUpdate } from "./talos-cluster";
+export type {
+  LastUpdate,
+  LastUpdateOutputs,
+  TalosClusterArgs,
+  TalosClusterNodeArgs,
+  TalosClusterPoolArgs,
+  TalosClusterWorkerPoolArgs,
+} from "./talos-cluster";
 export { TalosImage, TALOS_ARCHITECTURE, TALOS_PLATFORM } from "./talos-image";
 export type { TalosImageArgs } from "./talos-image";
 export { TalosVm, INSTALL_DISK } from "./talos-vm";
 export type { TalosVmArgs } from "./talos-vm";
 export { ControlPlane } from "./control-plane";
-export type { ClusterJoinInfo, ControlPlaneArgs, VipProvider } from "./control-plane";
+export type { ClusterAddresses, ClusterJoinInfo, ControlPlaneArgs, VipProvider } from "./control-plane";
 export { WorkerPool } from "./worker-pool";
 export { CiliumCni } from "./cilium-cni";
 export type { CiliumCniArgs } from "./cilium-cni";

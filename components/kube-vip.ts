@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { checkRanges, IpRange } from "./internal/ip-ranges";
+import { ClusterAddresses } from "./control-plane";
+import { checkRanges, IpRange, rangeContext } from "./internal/ip-ranges";
 import {
   CLOUD_PROVIDER_RULES,
   DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION,
@@ -25,6 +26,11 @@ import {
 } from "./internal/validation";
 
 export interface KubeVipArgs {
+  /**
+   * The cluster it runs in (the ControlPlane): the ranges must lie in its node network and take no
+   * address it holds (a node's, the VIP, the gateway). Create KubeVip after the worker pools.
+   */
+  cluster: ClusterAddresses;
   /**
    * Address ranges for Services of type LoadBalancer (`a.b.c.d-a.b.c.e` or CIDRs): `global` for every
    * namespace, or a namespace's name for that namespace only. A plain list is the `global` ranges.
@@ -60,7 +66,10 @@ export class KubeVip extends pulumi.ComponentResource {
     const version = args.version ?? DEFAULT_KUBE_VIP_VERSION;
     const cloudProviderVersion = args.cloudProviderVersion ?? DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION;
     const iface = args.interface;
-    const { ranges, problems } = checkServiceRanges(args.serviceRanges);
+    const { ranges, problems } = checkServiceRanges(
+      args.serviceRanges,
+      rangeContext(args.cluster.addresses()),
+    );
     throwIfProblems(`KubeVip "${name}"`, [
       ...checkKubernetesProvider(opts),
       ...problems,
@@ -196,7 +205,10 @@ export class KubeVip extends pulumi.ComponentResource {
 }
 
 /** Ranges per scope: well formed, scopes that are `global` or namespace names, no overlaps anywhere. */
-function checkServiceRanges(serviceRanges: Record<string, string[]> | string[]): {
+function checkServiceRanges(
+  serviceRanges: Record<string, string[]> | string[],
+  cluster: ReturnType<typeof rangeContext>,
+): {
   ranges: Record<string, IpRange[]>;
   problems: Problem[];
 } {
@@ -218,7 +230,7 @@ function checkServiceRanges(serviceRanges: Record<string, string[]> | string[]):
       });
       continue;
     }
-    const checked = checkRanges(texts, path, undefined, [], seen);
+    const checked = checkRanges(texts, path, cluster.network, cluster.taken, seen);
     problems.push(...checked.problems);
     seen.push(...checked.ranges);
     ranges[scope] = checked.ranges.map((r) => r.range);

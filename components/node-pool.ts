@@ -156,7 +156,7 @@ export function createPoolNodes(
         pveNode: node.pveNode,
         ip: node.ip,
         vmId: node.vmId,
-        protect: input.protect,
+        deletionProtection: input.protect,
       },
       { parent },
     );

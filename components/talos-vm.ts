@@ -80,10 +80,11 @@ export interface TalosVmArgs extends VmShapeArgs, VmPlacementArgs {
   /** Proxmox start order at host boot. @default 1 for control planes, 2 for workers */
   startupOrder?: number;
   /**
-   * Guards the VM against deletion, in Pulumi (`protect`) and in Proxmox (protection flag).
+   * Guards the VM against deletion, in Pulumi (`protect` on the VM) and in Proxmox (protection flag).
+   * `opts.protect` would guard only the component.
    * @default false
    */
-  protect?: boolean;
+  deletionProtection?: boolean;
 }
 
 /** The first SCSI disk: Talos sees it as /dev/sda. */
@@ -118,7 +119,7 @@ export class TalosVm extends pulumi.ComponentResource {
     const hostname = args.hostname ?? name;
     const { cpuType, datastoreId, scsiHardware, bridge } = withShapeDefaults(args);
     const startupOrder = args.startupOrder ?? (args.role === "controlplane" ? 1 : 2);
-    const protect = args.protect ?? false;
+    const protect = args.deletionProtection ?? false;
     throwIfProblems(`TalosVm "${name}"`, [
       ...checkVmShape(args.role, args, "args"),
       ...checkVmPlacement({ ...args, hostname }, args, "args", "args"),

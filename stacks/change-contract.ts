@@ -373,11 +373,20 @@ export const CHANGE_CONTRACT: ContractRow[] = [
     ],
   },
   {
-    key: "cluster.protect",
+    key: "cluster.deletionProtection",
     cases: [
       {
         effect: "in place",
         what: "Pulumi's protect and Proxmox's protection flag on the control planes, live",
+      },
+    ],
+  },
+  {
+    key: "cluster.highAvailability",
+    cases: [
+      {
+        effect: "nothing",
+        what: "a rule, not a resource: with it, fewer than 3 control planes are refused",
       },
     ],
   },

@@ -58,7 +58,8 @@ interface Cluster {
   upgrade: { order?: string; maxParallelWorkers?: number; vmSettingsChangedByHand?: boolean };
   longhorn: { enabled: boolean };
   teardown?: boolean;
-  protect?: boolean;
+  deletionProtection?: boolean;
+  highAvailability?: boolean;
 }
 
 interface Case {
@@ -203,7 +204,8 @@ const CASES: Record<string, Case> = {
   "cluster.upgrade.vmSettingsChangedByHand": { edit: (c) => (c.upgrade.vmSettingsChangedByHand = true) },
   "cluster.longhorn.enabled": { edit: (c) => (c.longhorn.enabled = false) },
   "cluster.teardown": { stack: "homelab", edit: (c) => (c.teardown = true) },
-  "cluster.protect": { edit: (c) => (c.protect = false) },
+  "cluster.deletionProtection": { edit: (c) => (c.deletionProtection = false) },
+  "cluster.highAvailability": { edit: (c) => (c.highAvailability = false) },
 };
 
 /** The running stack (its last update) and the run of the change, both with unredacted inputs. */

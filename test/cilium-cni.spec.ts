@@ -5,7 +5,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
 import { CiliumCni, CiliumCniArgs, ValidationError } from "../components";
-import { one, ofType, runComponents, succeeded } from "./harness";
+import { clusterAddresses, one, ofType, runComponents, succeeded } from "./harness";
 
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CUSTOM = {
@@ -17,7 +17,11 @@ const CUSTOM = {
 function runCilium(args: Partial<CiliumCniArgs> = {}) {
   return runComponents(() => {
     const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
-    new CiliumCni("cilium", { version: "1.18.6", ...args }, { providers: [provider] });
+    new CiliumCni(
+      "cilium",
+      { cluster: clusterAddresses(), version: "1.18.6", ...args },
+      { providers: [provider] },
+    );
   });
 }
 
@@ -196,6 +200,16 @@ describe("CiliumCni", () => {
       { loadBalancerRanges: ["10.0.0.200-10.0.0.209", "10.0.0.205/32"] },
       /args\.loadBalancerRanges\[1\]: .*overlaps/,
     ],
+    [
+      "a range over a node of the cluster",
+      { loadBalancerRanges: ["10.0.0.8/29"] },
+      /args\.loadBalancerRanges\[0\]: "10\.0\.0\.8\/29" contains 10\.0\.0\.10, which is the API VIP\./,
+    ],
+    [
+      "a range outside the cluster's network",
+      { loadBalancerRanges: ["10.0.1.200-10.0.1.209"] },
+      /args\.loadBalancerRanges\[0\]: .*is not inside the node network 10\.0\.0\.0\/24/,
+    ],
     ["a short timeout", { timeout: "5s" }, /args\.timeout: "5s" is too short: at least 60 seconds/],
     ["a timeout in seconds", { timeout: 900 as never }, /args\.timeout: 900 is not a duration/],
   ];
@@ -210,7 +224,9 @@ describe("CiliumCni", () => {
 
   it("refuses to run without an explicit Kubernetes provider, which would use this machine's kubeconfig", async () => {
     for (const opts of [undefined, { providers: [] }]) {
-      const run = await runComponents(() => new CiliumCni("cilium", { version: "1.18.6" }, opts));
+      const run = await runComponents(
+        () => new CiliumCni("cilium", { cluster: clusterAddresses(), version: "1.18.6" }, opts),
+      );
       expect(run.error).to.be.instanceOf(ValidationError);
       expect((run.error as Error).message).to.match(/opts\.provider: is no Kubernetes provider/);
       expect(run.resources.map((r) => r.type)).to.deep.equal(["pulumi:pulumi:Stack"]);
@@ -220,7 +236,7 @@ describe("CiliumCni", () => {
   it("accepts eBPF masquerading once Talos's kube-dns forwarding is off", async () => {
     const { release } = await releaseOf({
       values: { bpf: { masquerade: true } },
-      forwardKubeDnsToHost: false,
+      cluster: clusterAddresses(false),
     });
     expect(release.inputs.values).to.deep.include({ bpf: { hostLegacyRouting: true, masquerade: true } });
   });

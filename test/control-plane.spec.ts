@@ -143,7 +143,7 @@ describe("ControlPlane", () => {
   });
 
   it("protects the secrets and the VMs when asked", async () => {
-    const run = succeeded(await runControlPlane({ protect: true }));
+    const run = succeeded(await runControlPlane({ deletionProtection: true }));
     expect(one(run, TYPES.secrets, "lab-secrets").options.protect).to.equal(true);
     expect(ofType(run, TYPES.vm).every((vm) => vm.options.protect)).to.equal(true);
   });
@@ -197,8 +197,8 @@ describe("ControlPlane", () => {
     ],
     [
       "protection with one control plane",
-      { protect: true, nodes: THREE_NODES.nodes.slice(0, 1) },
-      /args\.nodes: has 1 node\(s\); a protected cluster needs at least 3 control-plane nodes/,
+      { deletionProtection: true, nodes: THREE_NODES.nodes.slice(0, 1) },
+      /args\.nodes: has 1 node\(s\); deletionProtection is on, which needs at least 3 control-plane nodes/,
     ],
     [
       "an image of another Talos version",

@@ -53,3 +53,24 @@ describe("component reference (npm run docs)", function () {
     expect(markdown).to.include("type `fixture:index:Gap`");
   });
 });
+
+describe("the README's library example", () => {
+  it("is the consumer program that the package test type-checks and runs", () => {
+    const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");
+    const program = readFileSync(join(PROJECT_DIR, "test", "fixtures", "consumer", "program.ts"), "utf8");
+    expect(readme).to.include("```ts\n" + program + "```\n");
+  });
+});
+
+describe("the stack program", () => {
+  it("imports only the package's public entry point, so it can be copied into a project", () => {
+    for (const file of ["index.ts", "config.ts"]) {
+      const source = readFileSync(join(PROJECT_DIR, "stacks", file), "utf8");
+      const local = [...source.matchAll(/from "(\.[^"]*)"/g)].map((m) => m[1]);
+      expect(
+        local.filter((path) => path !== "../components" && path !== "./config"),
+        file,
+      ).to.deep.equal([]);
+    }
+  });
+});

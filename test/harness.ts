@@ -1,10 +1,10 @@
 /**
  * Test helpers: run components or whole stacks under the offline engine and query what they did.
  */
-import { ConfigReader } from "../stacks/config-reader";
+import { ConfigReader } from "../components/internal/config-reader";
 import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
-import { KubeVip, KubeVipArgs } from "../components";
+import { ClusterAddresses, KubeVip, KubeVipArgs } from "../components";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { OfflineRun, OfflineRunOptions, ResourceRecord, runOffline } from "../tools/offline/engine";
@@ -26,13 +26,31 @@ export function runComponents(
   return runOffline(body, { project: PROJECT, stack: "test", ...options });
 }
 
+/**
+ * A cluster as the add-ons see it: network 10.0.0.0/24, gateway 10.0.0.1, VIP 10.0.0.10 and one node,
+ * 10.0.0.11; Talos forwards kube-dns unless told otherwise.
+ */
+export function clusterAddresses(forwardKubeDnsToHost = true): ClusterAddresses {
+  return {
+    forwardKubeDnsToHost,
+    addresses: () => ({
+      network: "10.0.0.0/24",
+      inUse: [
+        { ip: "10.0.0.11", owner: "node cp-1's address" },
+        { ip: "10.0.0.10", owner: "the API VIP" },
+        { ip: "10.0.0.1", owner: "the gateway" },
+      ],
+    }),
+  };
+}
+
 /** A KubeVip with one global Service range (overridable), behind a Kubernetes provider, as a stack body. */
 export function runKubeVip(args: Partial<KubeVipArgs> = {}): Promise<OfflineRun> {
   return runComponents(() => {
     const provider = new k8s.Provider("cluster", { kubeconfig: "apiVersion: v1\nkind: Config\n" });
     new KubeVip(
       "kube-vip",
-      { serviceRanges: { global: ["10.0.0.200-10.0.0.209"] }, ...args },
+      { cluster: clusterAddresses(), serviceRanges: { global: ["10.0.0.200-10.0.0.209"] }, ...args },
       { providers: [provider] },
     );
   });
@@ -70,6 +88,8 @@ export interface StackRunOptions {
   secretKeys?: string[];
   /** Keep the providers' unredacted inputs (to compare secret inputs). */
   providerInputs?: boolean;
+  /** The URNs of the stack's last update, for each record's `old`. */
+  olds?: readonly string[];
 }
 
 /**
@@ -100,6 +120,7 @@ export function runStack(
     secretKeys: [...(file.secretKeys ?? []), ...(options.secretKeys ?? [])],
     previousOutputs: options.previousOutputs,
     providerInputs: options.providerInputs,
+    olds: options.olds,
   });
 }
 
@@ -145,17 +166,17 @@ export const TOKENS = {
   urls: "talos:imageFactory/getUrls:getUrls",
 } as const;
 
-/** Every `path.key` the validator allows, list indices as `[]`. */
+/** Every `cluster.key` path the validator allows, list indices as `[]`. */
 export async function acceptedKeys(): Promise<Set<string>> {
   const keys = new Set<string>();
   // The original method, called below with the reader as `this`, and put back afterwards.
   // eslint-disable-next-line @typescript-eslint/unbound-method
   const object = ConfigReader.prototype.object;
-  ConfigReader.prototype.object = function (this: ConfigReader, value, path, allowedKeys) {
+  ConfigReader.prototype.object = function (this: ConfigReader, value, path, allowedKeys, renamed) {
     for (const key of allowedKeys) {
-      keys.add(`${path.replace(/\[\d+\]/g, "[]")}.${key}`);
+      keys.add(`cluster${path === "" ? "" : "."}${path.replace(/\[\d+\]/g, "[]")}.${key}`);
     }
-    return object.call(this, value, path, allowedKeys);
+    return object.call(this, value, path, allowedKeys, renamed);
   };
   try {
     succeeded(await runStack("homelab"));

@@ -3,7 +3,7 @@
  */
 import { expect } from "chai";
 import { KubeVip, KubeVipArgs, ValidationError } from "../components";
-import { one, ofType, runComponents, runKubeVip, succeeded } from "./harness";
+import { clusterAddresses, one, ofType, runComponents, runKubeVip, succeeded } from "./harness";
 
 const T = {
   sa: "kubernetes:core/v1:ServiceAccount",
@@ -145,6 +145,16 @@ describe("KubeVip", () => {
 
   const refusals: [string, Partial<KubeVipArgs>, RegExp][] = [
     ["no ranges", { serviceRanges: {} }, /args\.serviceRanges: has no range/],
+    [
+      "a range over a node of the cluster",
+      { serviceRanges: ["10.0.0.11-10.0.0.20"] },
+      /args\.serviceRanges\.global\[0\]: "10\.0\.0\.11-10\.0\.0\.20" contains 10\.0\.0\.11, which is node cp-1's address\./,
+    ],
+    [
+      "a range outside the cluster's network",
+      { serviceRanges: { apps: ["192.168.1.0/28"] } },
+      /args\.serviceRanges\.apps\[0\]: .*is not inside the node network 10\.0\.0\.0\/24/,
+    ],
     ["a reversed range", { serviceRanges: { global: ["10.0.0.209-10.0.0.200"] } }, /ends before it starts/],
     [
       "ranges that overlap across namespaces",
@@ -174,7 +184,11 @@ describe("KubeVip", () => {
 
   it("refuses to run without an explicit Kubernetes provider, which would use this machine's kubeconfig", async () => {
     const run = await runComponents(
-      () => new KubeVip("kube-vip", { serviceRanges: { global: ["10.0.0.200-10.0.0.209"] } }),
+      () =>
+        new KubeVip("kube-vip", {
+          cluster: clusterAddresses(),
+          serviceRanges: { global: ["10.0.0.200-10.0.0.209"] },
+        }),
     );
     expect(run.error).to.be.instanceOf(ValidationError);
     expect((run.error as Error).message).to.match(/opts\.provider: is no Kubernetes provider/);

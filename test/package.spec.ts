@@ -73,6 +73,7 @@ describe("the npm package", function () {
       installerImage: string;
       endpoint: string;
       serviceRanges: Record<string, string>;
+      recordedNodes: string[];
       kubeconfigIsSecret: boolean;
       talosconfigIsSecret: boolean;
       types: string[];
@@ -85,9 +86,11 @@ describe("the npm package", function () {
     );
     expect(result.endpoint).to.equal("https://10.30.0.50:6443");
     expect(result.serviceRanges).to.deep.equal({ "range-global": "10.30.0.200-10.30.0.209" });
+    expect(result.recordedNodes).to.deep.equal(["cp-1", "w-1"]);
     expect(result.kubeconfigIsSecret).to.equal(true);
     expect(result.talosconfigIsSecret).to.equal(true);
     expect(result.types).to.include.members([
+      "talos-proxmox:index:TalosCluster",
       "talos-proxmox:index:TalosImage",
       "talos-proxmox:index:ControlPlane",
       "talos-proxmox:index:WorkerPool",
@@ -96,6 +99,7 @@ describe("the npm package", function () {
       "proxmoxve:index/vmLegacy:VmLegacy",
       "talos:machine/bootstrap:Bootstrap",
       "kubernetes:helm.sh/v3:Release",
+      "kubernetes:core/v1:Namespace",
     ]);
     // The lifecycle scripts ship with the package.
     expect(result.rolloutUpdate).to.include('upgrade --image "$TARGET_IMAGE"');

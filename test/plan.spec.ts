@@ -43,9 +43,12 @@ describe("offline plan (npm run plan)", function () {
     const result = plan("--stack", "homelab", "--out", out);
     expect(result.status, result.stderr).to.equal(0);
     expect(result.stdout).to.match(
-      /talos-proxmox:index:ControlPlane {2}homelab\n│ {2}├─ talos-proxmox:index:ClusterUpgrade {2}homelab-upgrade/,
+      /└─ talos-proxmox:index:TalosCluster {2}homelab\n {3}├─ talos-proxmox:index:TalosImage {2}homelab-image\n/,
     );
-    expect(result.stdout).to.match(/29 resources, 9 components, 6 provider calls\./);
+    expect(result.stdout).to.match(
+      /├─ talos-proxmox:index:ControlPlane {2}homelab\n {3}│ {2}├─ talos-proxmox:index:ClusterUpgrade {2}homelab-upgrade/,
+    );
+    expect(result.stdout).to.match(/29 resources, 10 components, 6 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,

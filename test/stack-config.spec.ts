@@ -159,7 +159,7 @@ const rows: Row[] = [
     what: "a node IP outside the network",
     edit: (c) => (c.workerPools[0].nodes[0].ip = "10.1.1.1"),
     path: "cluster.workerPools[0].nodes[0].ip",
-    message: /not a host address inside cluster.network.cidr/,
+    message: /not a host address inside network.cidr/,
   },
   {
     what: "a node on the broadcast address",
@@ -183,13 +183,13 @@ const rows: Row[] = [
     what: "two nodes on one IP",
     edit: (c) => (c.workerPools[0].nodes[1].ip = "192.168.10.21"),
     path: "cluster.workerPools[0].nodes[1].ip",
-    message: /already used by cluster.workerPools\[0\].nodes\[0\].ip/,
+    message: /already used by workerPools\[0\].nodes\[0\].ip/,
   },
   {
     what: "two nodes with one name",
     edit: (c) => (c.workerPools[0].nodes[0].name = "cp-1"),
     path: "cluster.workerPools[0].nodes[0].name",
-    message: /already used by cluster.controlPlane.nodes\[0\].name/,
+    message: /already used by controlPlane.nodes\[0\].name/,
   },
   {
     what: "two VMs with one id",
@@ -229,7 +229,7 @@ const rows: Row[] = [
         nodes: [{ name: "x-1", pveNode: "pve", ip: "192.168.10.31" }],
       }),
     path: "cluster.workerPools[1].name",
-    message: /already the name of cluster.workerPools\[0\]/,
+    message: /already the name of workerPools\[0\]/,
   },
   {
     what: "a typo in a key",
@@ -264,10 +264,16 @@ const rows: Row[] = [
     message: /not a Proxmox storage id/,
   },
   {
-    what: "protect that is no boolean",
-    edit: (c) => (c.protect = "yes"),
-    path: "cluster.protect",
+    what: "deletionProtection that is no boolean",
+    edit: (c) => (c.deletionProtection = "yes"),
+    path: "cluster.deletionProtection",
     message: /true or false/,
+  },
+  {
+    what: "protect, the key's name before 0.4",
+    edit: (c) => (c.protect = true),
+    path: "cluster.protect",
+    message: /was renamed to deletionProtection \(see the CHANGELOG\)\. Rename it\./,
   },
   {
     what: "no Proxmox endpoint",
@@ -298,7 +304,8 @@ const rows: Row[] = [
     edit: () => undefined,
     extraConfig: { "proxmoxve:insecrue": "true" },
     path: "proxmoxve:insecrue",
-    message: /is not a setting of the Proxmox provider\. Did you mean proxmoxve:insecure\?/,
+    message:
+      /is not a setting of the Proxmox provider\. This stack reads proxmoxve:endpoint, proxmoxve:apiToken, proxmoxve:insecure\./,
   },
   {
     what: "a Proxmox provider setting the stack's explicit provider would never see",
@@ -321,13 +328,14 @@ const rows: Row[] = [
     stack: "prod",
     edit: (c) => c.controlPlane.nodes.splice(1, 2),
     path: "cluster.controlPlane.nodes",
-    message: /a production cluster \(stack "prod", protect: true\) needs at least 3 control-plane nodes/,
+    message:
+      /has 1 node\(s\), but highAvailability and deletionProtection are on: etcd keeps quorum through a node failure only with at least 3/,
   },
   {
     what: "a protected cluster with one control plane",
-    edit: (c) => (c.protect = true),
+    edit: (c) => (c.deletionProtection = true),
     path: "cluster.controlPlane.nodes",
-    message: /needs at least 3 control-plane nodes/,
+    message: /only with at least 3 control-plane nodes/,
   },
   {
     what: "a Kubernetes version the Talos minor does not support",
@@ -380,9 +388,9 @@ const rows: Row[] = [
   },
   {
     what: "a config patch that is no mapping",
-    edit: (c) => (c.controlPlane.configPatches = ["machine: {}"]),
+    edit: (c) => (c.controlPlane.configPatches = [42]),
     path: "cluster.controlPlane.configPatches",
-    message: /must be a list of mappings/,
+    message: /must be a list of mappings or YAML strings/,
   },
   {
     what: "kube-vip and Cilium both owning LoadBalancer IPs",
@@ -443,7 +451,7 @@ const rows: Row[] = [
     what: "Cilium settings with Flannel",
     edit: (c) => (c.cni = "flannel"),
     path: "cluster.cilium",
-    message: /is set but cluster.cni is "flannel"/,
+    message: /is set but cni is "flannel"/,
   },
   {
     what: "a Cilium version with v",

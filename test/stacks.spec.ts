@@ -123,7 +123,7 @@ describe("stacks", () => {
     ]);
     for (const resource of addOns) {
       expect(resource.options.provider, resource.name).to.match(
-        /::pulumi:providers:kubernetes::homelab-kubernetes::/,
+        /::talos-proxmox:index:TalosCluster\$pulumi:providers:kubernetes::homelab-kubernetes::/,
       );
     }
     // kube-vip's cloud provider needs pod networking: it waits for Cilium.

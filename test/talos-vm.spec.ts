@@ -142,7 +142,7 @@ describe("TalosVm", () => {
   });
 
   it("protects the VM in Pulumi and in Proxmox when asked", async () => {
-    const { vm, inputs } = await vmInputs({ protect: true });
+    const { vm, inputs } = await vmInputs({ deletionProtection: true });
     expect(vm.options.protect).to.equal(true);
     expect(inputs.protection).to.equal(true);
   });

@@ -4,7 +4,15 @@
  */
 import { expect } from "chai";
 import { parseAllDocuments } from "yaml";
-import { ControlPlane, TalosImage, ValidationError, WorkerPool, WorkerPoolArgs } from "../components";
+import * as k8s from "@pulumi/kubernetes";
+import {
+  ControlPlane,
+  KubeVip,
+  TalosImage,
+  ValidationError,
+  WorkerPool,
+  WorkerPoolArgs,
+} from "../components";
 import { one, ofType, runComponents, succeeded, TOKENS, TYPES, waitsOn } from "./harness";
 
 type Args = Omit<WorkerPoolArgs, "image" | "cluster">;
@@ -22,6 +30,20 @@ const POOL: Args = {
   ],
 };
 
+/** The cluster the pools join: one control plane, VIP 10.0.0.10. */
+function controlPlane(image: TalosImage): ControlPlane {
+  return new ControlPlane("lab", {
+    ...POOL,
+    cores: 2,
+    nodes: [{ name: "cp-1", pveNode: "pve1", ip: "10.0.0.11", vmId: 2011 }],
+    image,
+    clusterName: "lab",
+    talosVersion: "v1.13.9",
+    kubernetesVersion: "1.36.1",
+    vip: "10.0.0.10",
+  });
+}
+
 /** The cluster and the pool; the pool gets an image of its own when `poolImage` is given. */
 function runPool(
   args: Partial<Args> = {},
@@ -34,16 +56,7 @@ function runPool(
       pveNodes: ["pve1"],
       fileNamePrefix: "lab",
     });
-    const cluster = new ControlPlane("lab", {
-      ...POOL,
-      cores: 2,
-      nodes: [{ name: "cp-1", pveNode: "pve1", ip: "10.0.0.11", vmId: 2011 }],
-      image,
-      clusterName: "lab",
-      talosVersion: "v1.13.9",
-      kubernetesVersion: "1.36.1",
-      vip: "10.0.0.10",
-    });
+    const cluster = controlPlane(image);
     const ownImage =
       poolImage && new TalosImage("pool-img", { ...poolImage, pveNodes: ["pve1"], fileNamePrefix: "pool" });
     const pool = new WorkerPool("lab-general", { ...POOL, ...args, image: ownImage ?? image, cluster });
@@ -215,5 +228,42 @@ describe("WorkerPool", () => {
     expect((run.error as Error).message).to.match(
       /WorkerPool "lab-second": 1 problem\n {2}- args\.nodes\[0\]\.ip: "10\.0\.0\.22" is already used by WorkerPool "lab-general" node w-2/,
     );
+  });
+});
+
+describe("add-ons on a ControlPlane and its pools", () => {
+  it("refuse a Service range over a worker that joined, or outside the cluster's network", async () => {
+    const run = await runComponents(() => {
+      const image = new TalosImage("img", {
+        talosVersion: "v1.13.9",
+        pveNodes: ["pve1"],
+        fileNamePrefix: "lab",
+      });
+      const cluster = controlPlane(image);
+      new WorkerPool("lab-general", { ...POOL, image, cluster });
+      const kubernetes = new k8s.Provider("lab-k8s", { kubeconfig: cluster.kubeconfig });
+      new KubeVip(
+        "lab-kube-vip",
+        { cluster, serviceRanges: { global: ["10.0.0.16/28"], apps: ["10.9.0.200-10.9.0.209"] } },
+        { provider: kubernetes },
+      );
+    });
+    expect(run.error).to.be.instanceOf(ValidationError);
+    expect((run.error as ValidationError).problems).to.deep.equal([
+      {
+        path: "args.serviceRanges.global[0]",
+        message: `"10.0.0.16/28" contains 10.0.0.21, which is WorkerPool "lab-general" node w-1's address. Leave it out of the range.`,
+      },
+      {
+        path: "args.serviceRanges.global[0]",
+        message: `"10.0.0.16/28" contains 10.0.0.22, which is WorkerPool "lab-general" node w-2's address. Leave it out of the range.`,
+      },
+      {
+        path: "args.serviceRanges.apps[0]",
+        message:
+          `"10.9.0.200-10.9.0.209" is not inside the node network 10.0.0.0/24 (without its network and broadcast ` +
+          `addresses): LoadBalancer IPs are announced there with ARP.`,
+      },
+    ]);
   });
 });

@@ -5,7 +5,7 @@
  * file, with paths relative to the joining pool's args.
  */
 import { LONGHORN_EXTENSIONS } from "./schematic";
-import { blockOf, Cidr, cidrToString, isUsableHost, parseIPv4 } from "./ipv4";
+import { blockOf, Cidr, cidrToString, formatIPv4, isUsableHost, parseIPv4 } from "./ipv4";
 import { Problem, show } from "./validation";
 
 /** The parts of a pool's args that joining a cluster checks. */
@@ -49,6 +49,22 @@ export class ClusterMembers {
     const first = firstIp === undefined ? undefined : parseIPv4(firstIp);
     this.block =
       first === undefined || !Number.isInteger(prefixLength) ? undefined : blockOf(first, prefixLength);
+  }
+
+  /** The node network, when the first control plane's address is one. */
+  network(): string | undefined {
+    return this.block && cidrToString(this.block);
+  }
+
+  /** Every address the cluster holds: its nodes', the VIP and the gateway, each with its holder. */
+  addressesInUse(): { ip: string; owner: string }[] {
+    return [
+      ...this.members.flatMap((m) =>
+        m.ip === undefined ? [] : [{ ip: formatIPv4(m.ip), owner: `${m.where}'s address` }],
+      ),
+      { ip: this.vip, owner: "the API VIP" },
+      { ip: this.gateway, owner: "the gateway" },
+    ];
   }
 
   /** Records a pool's nodes as the cluster's. */

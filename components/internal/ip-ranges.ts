@@ -96,3 +96,17 @@ export function checkRanges(
   });
   return { ranges, problems };
 }
+
+/** What a cluster's add-ons check their ranges against: its node network and the addresses it holds. */
+export function rangeContext(addresses: { network?: string; inUse: { ip: string; owner: string }[] }): {
+  network: Cidr | undefined;
+  taken: TakenAddress[];
+} {
+  return {
+    network: addresses.network === undefined ? undefined : parseCidr(addresses.network),
+    taken: addresses.inUse.flatMap(({ ip, owner }) => {
+      const address = parseIPv4(ip);
+      return address === undefined ? [] : [{ address, owner }];
+    }),
+  };
+}

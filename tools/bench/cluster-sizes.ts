@@ -36,12 +36,12 @@ export function stackOfSize(size: ClusterSize): StackConfig {
   const file = readStackFile(join(PROJECT_DIR, "Pulumi.prod.yaml"), readProjectName(PROJECT_DIR), "prod");
   const cluster = parse(file.config[CLUSTER_KEY]) as {
     network: Record<string, unknown>;
-    protect: boolean;
+    deletionProtection: boolean;
     controlPlane: { nodes: unknown[] };
     workerPools: { nodes: unknown[] }[];
   };
   cluster.network.cidr = NETWORK;
-  cluster.protect &&= size.controlPlanes >= 3;
+  cluster.deletionProtection &&= size.controlPlanes >= 3;
   cluster.controlPlane.nodes = nodes("cp", size.controlPlanes, FIRST_CONTROL_PLANE_IP, 2011);
   cluster.workerPools = size.workers === 0 ? [] : [{ ...cluster.workerPools[0], nodes: [] }];
   if (size.workers > 0) {

@@ -3,14 +3,20 @@
  * resources its inputs and dependsOn name (a component stands for every custom resource inside it)
  * and on its provider.
  */
+import { TalosCluster } from "../../components";
 import { OfflineRun, ResourceRecord } from "./engine";
+
+const COMPOSITION = TalosCluster.TYPE;
 
 export interface DependencyGraph {
   /** Custom resources in registration order: a topological order, as nothing waits on a later one. */
   readonly resources: ResourceRecord[];
   /** The custom resources each one waits on directly. */
   upstream(resource: ResourceRecord): ResourceRecord[];
-  /** The component owning a resource directly under the stack, or undefined for stack-level ones. */
+  /**
+   * The building block a resource belongs to: the component directly under the stack, or under a
+   * TalosCluster (which only composes them); undefined for resources at those levels themselves.
+   */
   topComponent(resource: ResourceRecord): ResourceRecord | undefined;
 }
 
@@ -34,7 +40,11 @@ export function dependencyGraph(run: OfflineRun): DependencyGraph {
     }
     return r.custom ? [r] : (children.get(urn) ?? []).flatMap((c) => customUnder(c.urn));
   };
-  const isTop = (r: ResourceRecord) => !r.parent || byUrn.get(r.parent)?.parent === null;
+  const isComposition = (urn: string | null) => {
+    const r = urn === null ? undefined : byUrn.get(urn);
+    return r !== undefined && (r.parent === null || r.type === COMPOSITION);
+  };
+  const isTop = (r: ResourceRecord) => !r.parent || isComposition(r.parent);
   return {
     resources: run.resources.filter((r) => r.custom).sort((a, b) => a.seq - b.seq),
     upstream(resource) {

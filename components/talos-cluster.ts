@@ -1,0 +1,490 @@
+/**
+ * One Talos cluster on Proxmox VE from one description: the image, the control plane, the worker
+ * pools, the Kubernetes provider, Cilium, kube-vip, the health gates and the config roll, in the order
+ * of the Talos guide. The description is a stack's `talos-proxmox:cluster` config, typed: the reference
+ * program reads that and passes it here, so the two share every rule and every message.
+ */
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { CiliumCni } from "./cilium-cni";
+import { UpgradeOrder } from "./cluster-upgrade";
+import { configRoll } from "./config-roll";
+import { ControlPlane, VipProvider } from "./control-plane";
+import { healthGate, kubernetesReady } from "./health";
+import { ClusterSpec, NodePoolSpec, poolsWithPaths, readClusterArgs } from "./internal/cluster-args";
+import {
+  checkLastUpdate,
+  RecordedCluster,
+  recordedCluster,
+  RecordedNode,
+  recordedVm,
+} from "./internal/last-update";
+import { Cni } from "./internal/machine-config";
+import { ScsiHardware } from "./internal/node-rules";
+import { Problem, ValidationError } from "./internal/validation";
+import { KubeVip } from "./kube-vip";
+import { PoolNode } from "./node-pool";
+import { TalosImage } from "./talos-image";
+import { WorkerPool } from "./worker-pool";
+
+export interface TalosClusterNodeArgs {
+  /** Hostname, Proxmox VM name and Kubernetes node name (DNS label), unique in the cluster. */
+  name: string;
+  /** The Proxmox node that runs the VM. */
+  pveNode: string;
+  /** Static IPv4 address inside `network.cidr`, set through cloud-init. */
+  ip: string;
+  /** Proxmox VM id, unique in the cluster. @default the next free id */
+  vmId?: number;
+}
+
+export interface TalosClusterPoolArgs {
+  /** vCPUs per VM. */
+  cores: number;
+  /** Memory per VM in MiB. */
+  memoryMiB: number;
+  /** Install disk per VM in GiB; it only grows. */
+  diskGiB: number;
+  /** Proxmox CPU type (x86-64-v2 or better). @default "host" */
+  cpuType?: string;
+  /** Proxmox storage for the disks and the cloud-init drive. @default "local-lvm" */
+  datastore?: string;
+  /** SCSI controller of the disks. @default "virtio-scsi-pci" */
+  scsiHardware?: ScsiHardware;
+  /** The pool's nodes, each with its own name, Proxmox node and address. */
+  nodes: TalosClusterNodeArgs[];
+  /**
+   * Machine-config patches for every node of the pool, after the library's own: mappings (strategic
+   * merge) or YAML strings (multi-document allowed, or RFC 6902 JSON patches). @default []
+   */
+  configPatches?: (string | Record<string, unknown>)[];
+}
+
+export interface TalosClusterWorkerPoolArgs extends TalosClusterPoolArgs {
+  /** Pool name (DNS label), unique in the cluster; its resources are named after it. */
+  name: string;
+  /** Kubernetes labels of every node of the pool. @default {} */
+  labels?: Record<string, string>;
+  /** Kubernetes taints of every node of the pool, in Talos form `key: "value:Effect"`. @default {} */
+  taints?: Record<string, string>;
+}
+
+/**
+ * What the last update of this cluster recorded: the stack outputs `nodes`, `cluster` and `endpoint`
+ * that {@link TalosCluster.lastUpdateOutputs} holds, as {@link readLastUpdate} reads them back. Left
+ * out (a new stack), nothing is compared.
+ */
+export interface LastUpdate {
+  /** The output `nodes`: each node's role, pool, address, Proxmox node, VM id and VM settings. @default none */
+  nodes?: unknown;
+  /** The output `cluster`: name, CNI, VIP and who holds it. @default none */
+  cluster?: unknown;
+  /** The output `endpoint` (`https://<vip>:6443`), which stacks older than `cluster` have. @default none */
+  endpoint?: unknown;
+}
+
+export interface TalosClusterArgs {
+  /** Cluster name (DNS label): Talos cluster name, kubeconfig context, Proxmox tag, resource names. */
+  name: string;
+  /** Talos version, a v1.13 release such as `"v1.13.9"`. A change rolls through the nodes one by one. */
+  talosVersion: string;
+  /** Kubernetes version the Talos minor supports, e.g. `"1.36.1"`. A change rolls the control plane. */
+  kubernetesVersion: string;
+  /** The node network: every node's address, the gateway and the VIP are in it. */
+  network: {
+    /** The network address and prefix, e.g. `"192.168.10.0/24"`. */
+    cidr: string;
+    /** The router's address inside `cidr`. */
+    gateway: string;
+    /** DNS servers of every node, through cloud-init. @default [] (Talos's defaults) */
+    nameservers?: string[];
+    /** The Proxmox bridge of every NIC. @default "vmbr0" */
+    bridge?: string;
+    /** VLAN tag of the NICs. @default untagged */
+    vlan?: number;
+  };
+  /** The API address: `https://<ip>:6443`, held by Talos (default) or kube-vip on one control plane. */
+  vip: {
+    /** A free address of the node network, neither a node's nor the gateway's. */
+    ip: string;
+    /** Who holds it: `talos` (Talos's Layer2 VIP) or `kube-vip` (a static pod). @default "talos" */
+    provider?: VipProvider;
+  };
+  /** The Image Factory image. @default the default extensions, ISO on "local" */
+  image?: {
+    /** System extensions. @default qemu-guest-agent, iscsi-tools, util-linux-tools */
+    extensions?: string[];
+    /** Proxmox storage for the ISO (content type iso). @default "local" */
+    datastore?: string;
+    /** The ISO storage is shared between Proxmox nodes: download it once. @default false */
+    sharedDatastore?: boolean;
+  };
+  /** `cilium` (Talos runs no CNI and no kube-proxy; Cilium replaces both) or `flannel`. @default "cilium" */
+  cni?: Cni;
+  /** 1, 3 or 5 nodes. */
+  controlPlane: TalosClusterPoolArgs;
+  /** Named pools of workers, each of one size. @default [] (the control planes take workloads) */
+  workerPools?: TalosClusterWorkerPoolArgs[];
+  /** Longhorn readiness. @default { enabled: false } */
+  longhorn?: {
+    /** Prepare the workers for Longhorn (the image needs iscsi-tools and util-linux-tools). @default false */
+    enabled?: boolean;
+  };
+  /** Cilium's settings, with `cni: cilium`. @default the defaults below */
+  cilium?: {
+    /** Chart version. @default "1.18.6" */
+    version?: string;
+    /** Hubble relay and UI. @default false */
+    hubble?: boolean;
+    /** `bpf.hostLegacyRouting` (cilium/cilium#36852). @default true */
+    hostLegacyRouting?: boolean;
+    /** Cilium owns Service LoadBalancer IPs. @default { enabled: false } */
+    l2Announcements?: {
+      /** L2 announcements (ARP) of an LB-IPAM pool. @default false */
+      enabled?: boolean;
+      /** The pool's ranges (`a.b.c.d-a.b.c.e` or CIDRs) inside the node network. @default [] */
+      ranges?: string[];
+    };
+    /** Extra Helm values, merged over the Talos values. @default {} */
+    values?: Record<string, unknown>;
+  };
+  /** kube-vip's settings. @default { enabled: false } */
+  kubeVip?: {
+    /** kube-vip owns Service LoadBalancer IPs (services mode DaemonSet and cloud provider). @default false */
+    enabled?: boolean;
+    /** kube-vip image tag (also of the control-plane static pod when `vip.provider` is kube-vip). @default "v1.2.3" */
+    version?: string;
+    /** kube-vip-cloud-provider image tag. @default "v0.0.12" */
+    cloudProviderVersion?: string;
+    /** Interface the VIPs are announced on. @default the interface of the default route */
+    interface?: string;
+    /** A list (every namespace), or `global` and namespace names to lists. @default [] */
+    serviceRanges?: string[] | Record<string, string[]>;
+  };
+  /** How version and config changes roll through the nodes. @default the defaults below */
+  upgrade?: {
+    /** Which role rolls first. @default "workers-first" */
+    order?: UpgradeOrder;
+    /** Workers upgraded or rebooted at once; control planes always go one by one. @default 1 */
+    maxParallelWorkers?: number;
+    /** The VMs' settings were changed by hand, node by node: accept the new values once. @default false */
+    vmSettingsChangedByHand?: boolean;
+  };
+  /** The whole cluster goes next: node removal skips drains and etcd leaves. @default false */
+  teardown?: boolean;
+  /**
+   * Guards the cluster secrets and the control-plane VMs against deletion (Pulumi's `protect` on those
+   * resources only; `opts.protect` would guard the components, not what they create). @default false
+   */
+  deletionProtection?: boolean;
+  /** The control plane must survive a node failure: at least 3 control-plane nodes. @default false */
+  highAvailability?: boolean;
+  /** What the last update recorded: changes a running cluster cannot take are refused. @default none */
+  lastUpdate?: LastUpdate;
+}
+
+/** What a program exports for the next update to read back with {@link readLastUpdate}. */
+export interface LastUpdateOutputs {
+  /** Each node's role, pool, address, Proxmox node, VM id and VM settings. */
+  nodes: Record<string, Omit<RecordedNode, "vmId"> & { vmId: pulumi.Output<number> }>;
+  /** The cluster's name, CNI, VIP and who holds it. */
+  cluster: RecordedCluster;
+  /** `https://<vip>:6443` */
+  endpoint: pulumi.Output<string>;
+}
+
+/**
+ * A whole Talos cluster on Proxmox VE. Children carry an alias to the root stack, so that stacks built
+ * before TalosCluster existed (the same components at the top level) keep every resource: the engine
+ * gives their children the inherited aliases (pulumi/pulumi pkg/resource/deploy/step_generator.go
+ * v3.260.0, generateAliases and inheritedChildAlias).
+ */
+export class TalosCluster extends pulumi.ComponentResource {
+  static readonly TYPE = "talos-proxmox:index:TalosCluster";
+
+  /** Admin kubeconfig (secret); resolves once every node is Ready and every staged config rolled. */
+  public readonly kubeconfig: pulumi.Output<string>;
+  /** talosconfig for `talosctl` (secret), with the control-plane node IPs as endpoints. */
+  public readonly talosconfig: pulumi.Output<string>;
+  /** `https://<vip>:6443` */
+  public readonly endpoint: pulumi.Output<string>;
+  /** The installer image the nodes run (`factory.talos.dev/nocloud-installer/<schematic>:<version>`). */
+  public readonly installerImage: pulumi.Output<string>;
+  /** The provider for anything else in the cluster; its identity is the cluster name. */
+  public readonly kubernetesProvider: k8s.Provider;
+  /** The schematic and its ISO on the Proxmox nodes. */
+  public readonly image: TalosImage;
+  /** Secrets, control-plane nodes, bootstrap, kubeconfig and the rolling upgrade. */
+  public readonly controlPlane: ControlPlane;
+  /** The worker pools, in the order of `args.workerPools`. */
+  public readonly workerPools: readonly WorkerPool[];
+  /** Every node, control planes first, with its VM and config apply. */
+  public readonly nodes: readonly PoolNode[];
+  /** Export these as the stack outputs `nodes`, `cluster` and `endpoint`. */
+  public readonly lastUpdateOutputs: LastUpdateOutputs;
+
+  /**
+   * Every problem of a description, with paths relative to it (`network.cidr`), or none: what the
+   * constructor refuses, for a program that reports them at its own root before it creates anything.
+   */
+  static validate(args: TalosClusterArgs): Problem[] {
+    return validate(args).problems;
+  }
+
+  constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+    const { spec, problems } = validate(args);
+    if (!spec) {
+      throw new ValidationError(
+        `TalosCluster "${name}"`,
+        problems.map((p) => ({ ...p, path: p.path === "" ? "args" : `args.${p.path}` })),
+      );
+    }
+    super(TalosCluster.TYPE, name, {}, opts);
+    // Where these resources were before TalosCluster: at the top of the stack.
+    const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
+
+    this.image = new TalosImage(
+      `${spec.name}-image`,
+      {
+        talosVersion: spec.talosVersion,
+        extensions: spec.image.extensions,
+        pveNodes: poolsWithPaths(spec).flatMap(([pool]) => pool.nodes.map((n) => n.pveNode)),
+        datastore: spec.image.datastore,
+        sharedDatastore: spec.image.sharedDatastore,
+        fileNamePrefix: spec.name,
+      },
+      child,
+    );
+
+    // Secrets, VMs booting into maintenance mode, a config apply per node, one etcd bootstrap.
+    this.controlPlane = new ControlPlane(
+      spec.name,
+      {
+        ...poolArgs(spec, spec.controlPlane, this.image),
+        clusterName: spec.name,
+        talosVersion: spec.talosVersion,
+        kubernetesVersion: spec.kubernetesVersion,
+        vip: spec.vip.ip,
+        vipProvider: spec.vip.provider,
+        ...(spec.vip.provider === "kube-vip"
+          ? { kubeVipVersion: spec.kubeVip.version, kubeVipInterface: spec.kubeVip.interface }
+          : {}),
+        cni: spec.cni,
+        forwardKubeDnsToHost: spec.forwardKubeDnsToHost,
+        // Without workers, Hubble, kube-vip's cloud provider and every workload need the control planes.
+        allowSchedulingOnControlPlanes: spec.workerPools.length === 0,
+        upgrade: { order: spec.upgrade.order, maxParallelWorkers: spec.upgrade.maxParallelWorkers },
+        teardown: spec.teardown,
+        deletionProtection: spec.deletionProtection,
+      },
+      child,
+    );
+    const controlPlane = this.controlPlane;
+
+    // In parallel with the control plane: the workers need its secrets, not its bootstrap.
+    this.workerPools = spec.workerPools.map(
+      (pool) =>
+        new WorkerPool(
+          `${spec.name}-${pool.name}`,
+          {
+            ...poolArgs(spec, pool, this.image),
+            cluster: controlPlane,
+            labels: pool.labels,
+            taints: pool.taints,
+            longhorn: spec.longhorn.enabled,
+          },
+          child,
+        ),
+    );
+    this.nodes = [...controlPlane.nodes, ...this.workerPools.flatMap((pool) => pool.nodes)];
+
+    // From the control plane's kubeconfig: whatever uses it waits for bootstrap. Its identity is the
+    // cluster name, so a renewed kubeconfig updates it instead of replacing every Kubernetes resource.
+    this.kubernetesProvider = new k8s.Provider(
+      `${spec.name}-kubernetes`,
+      { kubeconfig: controlPlane.kubeconfig, clusterIdentifier: spec.name },
+      child,
+    );
+    const onKubernetes = { ...child, providers: [this.kubernetesProvider] };
+
+    // Cilium replaces Talos's CNI and kube-proxy; until it runs the nodes stay NotReady.
+    const cilium =
+      spec.cni === "cilium"
+        ? new CiliumCni(
+            `${spec.name}-cilium`,
+            {
+              version: spec.cilium.version,
+              hubble: spec.cilium.hubble,
+              hostLegacyRouting: spec.cilium.hostLegacyRouting,
+              loadBalancerRanges: spec.cilium.l2Announcements.enabled
+                ? spec.cilium.l2Announcements.ranges
+                : undefined,
+              cluster: controlPlane,
+              values: spec.cilium.values,
+            },
+            onKubernetes,
+          )
+        : undefined;
+    const afterCni = cilium ? [cilium] : [];
+
+    // kube-vip for Services of type LoadBalancer (its cloud provider needs pod networking).
+    if (spec.kubeVip.enabled) {
+      new KubeVip(
+        `${spec.name}-kube-vip`,
+        {
+          cluster: controlPlane,
+          serviceRanges: spec.kubeVip.serviceRanges,
+          version: spec.kubeVip.version,
+          cloudProviderVersion: spec.kubeVip.cloudProviderVersion,
+          interface: spec.kubeVip.interface,
+        },
+        { ...onKubernetes, dependsOn: afterCni },
+      );
+    }
+
+    // The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
+    // "none" (nodes Ready, CoreDNS and Cilium rolled out).
+    const healthy = healthGate(
+      {
+        clientConfiguration: controlPlane.clientConfiguration,
+        controlPlaneNodes: controlPlane.nodes.map((n) => n.ip),
+        workerNodes: this.workerPools.flatMap((pool) => pool.nodes.map((n) => n.ip)),
+        kubernetes: true,
+        timeout: "30m",
+      },
+      { parent: this, dependsOn: [...afterCni, ...this.workerPools] },
+    );
+    const ready = kubernetesReady(
+      `${spec.name}-ready`,
+      {
+        clusterName: spec.name,
+        talosVersion: spec.talosVersion,
+        controlPlaneEndpoints: controlPlane.controlPlaneEndpoints.slice(),
+        talosconfig: controlPlane.talosconfig,
+        cni: spec.cni,
+        nodeNames: this.nodes.map((n) => n.name),
+        timeout: "30m",
+      },
+      { ...child, dependsOn: [...afterCni, ...this.workerPools, controlPlane] },
+    );
+
+    // Config changes that need a reboot were staged: once every node is up and Ready (a fresh node may
+    // still be installing until then), reboot those nodes one at a time, drained.
+    const configsRolled = configRoll(
+      `${spec.name}-config-roll`,
+      {
+        clusterName: spec.name,
+        talosVersion: spec.talosVersion,
+        controlPlaneEndpoints: controlPlane.controlPlaneEndpoints,
+        talosconfig: controlPlane.talosconfig,
+        applies: this.nodes.map((n) => n.apply),
+        cni: spec.cni,
+        order: spec.upgrade.order,
+        maxParallelWorkers: spec.upgrade.maxParallelWorkers,
+      },
+      { ...child, dependsOn: [...afterCni, controlPlane, ready] },
+    );
+
+    this.kubeconfig = pulumi.secret(
+      pulumi
+        .all([controlPlane.kubeconfig, healthy, ready.id, configsRolled.id])
+        .apply(([kubeconfig]) => kubeconfig),
+    );
+    this.talosconfig = controlPlane.talosconfig;
+    this.endpoint = controlPlane.endpoint;
+    this.installerImage = this.image.installerImage;
+    this.lastUpdateOutputs = {
+      nodes: recordedNodes(spec, controlPlane, this.workerPools),
+      cluster: recordedCluster(spec),
+      endpoint: controlPlane.endpoint,
+    };
+    this.registerOutputs({
+      kubeconfig: this.kubeconfig,
+      talosconfig: this.talosconfig,
+      endpoint: this.endpoint,
+      installerImage: this.installerImage,
+    });
+  }
+}
+
+/**
+ * What this stack's last update recorded (its outputs `nodes`, `cluster` and `endpoint`), for
+ * {@link TalosClusterArgs.lastUpdate}. Call it before creating anything; a new stack has none.
+ */
+export async function readLastUpdate(): Promise<LastUpdate> {
+  const self = new pulumi.StackReference("last-update", {
+    name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`,
+  });
+  const [nodes, cluster, endpoint] = await Promise.all(
+    ["nodes", "cluster", "endpoint"].map(
+      async (output): Promise<unknown> => (await self.getOutputDetails(output)).value,
+    ),
+  );
+  return { nodes, cluster, endpoint };
+}
+
+/** The description's problems; the change checks against the last update run once it has none. */
+function validate(args: TalosClusterArgs): { spec?: ClusterSpec; problems: Problem[] } {
+  // Anything but a mapping (a JavaScript caller's, or a stack file's) goes to the reader to be refused.
+  const mapping = typeof args === "object" && args !== null && !Array.isArray(args);
+  const { lastUpdate, ...description } = mapping ? args : { lastUpdate: undefined };
+  const read = readClusterArgs(mapping ? description : args);
+  if (!read.spec) {
+    return read;
+  }
+  const problems = checkLastUpdate(lastUpdate ?? {}, read.spec);
+  return problems.length === 0 ? read : { problems };
+}
+
+/** The VM shape and nodes of a pool, from the cluster's network and the pool's settings. */
+function poolArgs(cluster: ClusterSpec, pool: NodePoolSpec, image: TalosImage) {
+  return {
+    image,
+    nodes: pool.nodes,
+    cores: pool.cores,
+    memoryMiB: pool.memoryMiB,
+    diskGiB: pool.diskGiB,
+    cpuType: pool.cpuType,
+    datastore: pool.datastore,
+    scsiHardware: pool.scsiHardware,
+    prefixLength: cluster.network.prefixLength,
+    gateway: cluster.network.gateway,
+    nameservers: cluster.network.nameservers,
+    bridge: cluster.network.bridge,
+    vlanId: cluster.network.vlan,
+    configPatches: pool.configPatches,
+  };
+}
+
+/** Each node as the next update compares it: where it is, and the VM settings it was created with. */
+function recordedNodes(
+  spec: ClusterSpec,
+  controlPlane: ControlPlane,
+  workerPools: readonly WorkerPool[],
+): LastUpdateOutputs["nodes"] {
+  const pools: [NodePoolSpec, readonly PoolNode[], string, string?][] = [
+    [spec.controlPlane, controlPlane.nodes, "controlplane"],
+    ...spec.workerPools.map((pool, i): [NodePoolSpec, readonly PoolNode[], string, string] => [
+      pool,
+      workerPools[i].nodes,
+      "worker",
+      pool.name,
+    ]),
+  ];
+  return Object.fromEntries(
+    pools.flatMap(([pool, nodes, role, poolName]) => {
+      const vm = recordedVm(pool, spec);
+      return nodes.map((n, i) => [
+        n.name,
+        {
+          role,
+          ...(poolName ? { pool: poolName } : {}),
+          ip: n.ip,
+          pveNode: pool.nodes[i].pveNode,
+          ...vm,
+          vmId: n.vm.vmId,
+        },
+      ]);
+    }),
+  );
+}

@@ -1,0 +1,105 @@
+import { expect } from "chai";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { AliasResolver } from "../tools/offline/aliases";
+import { changesBetween } from "../tools/offline/changes";
+import * as aliasproto from "@pulumi/pulumi/proto/alias_pb";
+import { PROJECT_DIR, runStack, succeeded } from "./harness";
+
+/**
+ * The URNs of both example stacks as talos-proxmox 0.3 registered them, before TalosCluster: the same
+ * components at the top of the stack (made by `npm run plan -- --stack <name>` at commit 0310fab).
+ */
+function urnsBefore(stack: "homelab" | "prod"): string[] {
+  return readFileSync(join(PROJECT_DIR, "test", "fixtures", "urns", `${stack}.txt`), "utf8")
+    .trim()
+    .split("\n");
+}
+
+describe("URNs across releases", () => {
+  for (const stack of ["homelab", "prod"] as const) {
+    it(`${stack}: a stack updated by 0.3 keeps every resource; only the TalosCluster component is new`, async () => {
+      const olds = urnsBefore(stack);
+      const run = succeeded(await runStack(stack, undefined, {}, { olds }));
+      const created = run.resources.filter((r) => r.old === undefined).map((r) => r.urn);
+      expect(created, "resources the engine would create").to.deep.equal([
+        `urn:pulumi:${stack}::talos-proxmox::talos-proxmox:index:TalosCluster::${stack}`,
+      ]);
+      const found = run.resources.flatMap((r) => (r.old ? [r.old] : []));
+      expect([...found].sort(), "old resources, each found once (none deleted)").to.deep.equal(
+        [...olds].sort(),
+      );
+      // Everything under the component is found by an alias, its own or one inherited from its parent.
+      const byAlias = run.resources.filter((r) => r.old !== undefined && r.old !== r.urn);
+      expect(byAlias.map((r) => r.urn)).to.deep.equal(
+        run.resources.filter((r) => r.urn.includes("talos-proxmox:index:TalosCluster$")).map((r) => r.urn),
+      );
+    });
+  }
+});
+
+describe("a change preview across releases (plan --against)", () => {
+  it("compares each resource with the one the engine finds by alias: no change shows", async () => {
+    const olds = urnsBefore("prod");
+    const run = succeeded(await runStack("prod", undefined, {}, { olds }));
+    // The same resources as 0.3 recorded them: same inputs, their old URNs.
+    const before = run.resources
+      .filter((r) => r.old)
+      .map((r) => ({ ...r, urn: r.old as string, old: undefined }));
+    expect(changesBetween(before, run.resources)).to.deep.equal([]);
+    // Without the URNs of the last update, every custom resource would show as a create and a delete.
+    const unmatched = run.resources.map((r) => ({ ...r, old: undefined }));
+    expect(changesBetween(before, unmatched).length).to.be.greaterThan(olds.length);
+  });
+});
+
+describe("the engine's alias rules, as modelled", () => {
+  const spec = (fill: (s: aliasproto.Alias.Spec) => void) => {
+    const alias = new aliasproto.Alias();
+    const s = new aliasproto.Alias.Spec();
+    fill(s);
+    alias.setSpec(s);
+    return alias;
+  };
+  const urn = (qualified: string, name: string) => `urn:pulumi:s::p::${qualified}::${name}`;
+
+  it("matches a resource's own URN first, then its aliases", () => {
+    const resolver = new AliasResolver("s", "p", new Set([urn("a:b:C", "x"), urn("a:b:D", "x")]));
+    expect(resolver.resolve(urn("a:b:C", "x"), "x", "a:b:C", null, [])).to.equal(urn("a:b:C", "x"));
+    const renamed = spec((s) => s.setType("a:b:D"));
+    expect(resolver.resolve(urn("a:b:E", "x"), "x", "a:b:E", null, [renamed])).to.equal(urn("a:b:D", "x"));
+  });
+
+  it("gives children of a parent found by an alias the parent's old type chain and name prefix", () => {
+    const parentOld = urn("t:i:Cp", "old");
+    const childOld = urn("t:i:Cp$c:l:Cmd", "old-bootstrap");
+    const resolver = new AliasResolver("s", "p", new Set([parentOld, childOld]));
+    const parentNew = urn("t:i:Cluster$t:i:Cp", "new");
+    const moved = spec((s) => {
+      s.setNoparent(true);
+      s.setName("old");
+    });
+    expect(resolver.resolve(parentNew, "new", "t:i:Cp", urn("t:i:Cluster", "new"), [moved])).to.equal(
+      parentOld,
+    );
+    const childNew = urn("t:i:Cluster$t:i:Cp$c:l:Cmd", "new-bootstrap");
+    expect(resolver.resolve(childNew, "new-bootstrap", "c:l:Cmd", parentNew, [])).to.equal(childOld);
+  });
+
+  it("inherits nothing from a parent found by its own URN", () => {
+    const resolver = new AliasResolver("s", "p", new Set([urn("t:i:Cp", "a"), urn("t:i:Cp$c:l:Cmd", "a-x")]));
+    expect(resolver.resolve(urn("t:i:Cp", "a"), "a", "t:i:Cp", null, [])).to.equal(urn("t:i:Cp", "a"));
+    // A child under another chain than its old one is a create: the parent carried no alias.
+    expect(
+      resolver.resolve(urn("t:i:Cp$c:l:Other", "a-x"), "a-x", "c:l:Other", urn("t:i:Cp", "a"), []),
+    ).to.equal(undefined);
+  });
+
+  it("takes a parent of the root stack for no parent", () => {
+    const resolver = new AliasResolver("s", "p", new Set([urn("t:i:Cp", "a")]));
+    const toRoot = spec((s) => s.setParenturn(urn("pulumi:pulumi:Stack", "p-s")));
+    expect(
+      resolver.resolve(urn("t:i:Cluster$t:i:Cp", "a"), "a", "t:i:Cp", urn("t:i:Cluster", "c"), [toRoot]),
+    ).to.equal(urn("t:i:Cp", "a"));
+  });
+});

@@ -64,10 +64,10 @@ export interface NodePoolSpec {
   datastore: string;
   /** SCSI controller of the VM disks. */
   scsiHardware: ScsiHardware;
-  /** Whether the stack file names the controller (an unset one follows the library's default). */
+  /** Whether the description names the controller (an unset one follows the library's default). */
   scsiHardwareSet: boolean;
   nodes: NodeSpec[];
-  /** Extra machine-config patches (strategic merge), rendered to YAML. */
+  /** Extra machine-config patches, as YAML. */
   configPatches: string[];
 }
 
@@ -179,6 +179,7 @@ const POOL_KEYS = [
 ];
 const WORKER_POOL_KEYS = ["name", ...POOL_KEYS, "labels", "taints"];
 const NODE_KEYS = ["name", "pveNode", "ip", "vmId"];
+
 /** Reads a cluster description; `spec` is set when it has no problem. Paths are relative to it. */
 export function readClusterArgs(raw: unknown): { spec?: ClusterSpec; problems: Problem[] } {
   const reader = new ConfigReader();
@@ -357,7 +358,7 @@ function parseLoadBalancing(
   const version = reader.optionalString(ciliumObj, "version", ciliumPath) ?? DEFAULT_CILIUM_VERSION;
   reader.problems.push(...checkCiliumVersion(version, `${ciliumPath}.version`));
   const values = reader.optionalMapping(ciliumObj, "values", ciliumPath) ?? {};
-  // bpf.masquerade needs Talos's kube-dns forwarding off: the stack turns it off on every node.
+  // bpf.masquerade needs Talos's kube-dns forwarding off: the cluster turns it off on every node.
   const forwardKubeDnsToHost = !(context.cni === "cilium" && masqueradesWithBpf(values));
   reader.problems.push(...checkCiliumValues(values, forwardKubeDnsToHost, `${ciliumPath}.values`));
   const l2Path = `${ciliumPath}.l2Announcements`;

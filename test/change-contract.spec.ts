@@ -9,7 +9,7 @@ import { DEFAULT_EXTENSIONS } from "../components";
 import { CHANGE_CONTRACT, Effect } from "../stacks/change-contract";
 import { changesOfRuns, overallEffect } from "../tools/offline/changes";
 import { OfflineRun } from "../tools/offline/engine";
-import { acceptedKeys, exampleCluster, runStack, succeeded } from "./harness";
+import { acceptedKeys, problemLines, runTalosCluster, exampleCluster, runStack, succeeded } from "./harness";
 
 /** The parts of the stack config the cases change (the example stacks set all of these but cilium). */
 interface NodeConfig {
@@ -208,8 +208,11 @@ const CASES: Record<string, Case> = {
   "cluster.highAvailability": { edit: (c) => (c.highAvailability = false) },
 };
 
-/** The running stack (its last update) and the run of the change, both with unredacted inputs. */
-async function makeCase(made: Case): Promise<[OfflineRun, OfflineRun]> {
+/**
+ * The running stack (its last update) and the run of the change, both with unredacted inputs, and the
+ * changed description.
+ */
+async function makeCase(made: Case): Promise<[OfflineRun, OfflineRun, Record<string, unknown>]> {
   const stack = made.stack ?? "prod";
   const options = { secretKeys: made.secretKeys, providerInputs: true };
   const base = exampleCluster(stack) as unknown as Cluster;
@@ -225,7 +228,7 @@ async function makeCase(made: Case): Promise<[OfflineRun, OfflineRun]> {
     { ...made.baseConfig, ...made.config },
     { ...options, previousOutputs: running.outputs },
   );
-  return [running, after];
+  return [running, after, changed as unknown as Record<string, unknown>];
 }
 
 function effectOf(running: OfflineRun, after: OfflineRun): Effect {
@@ -257,7 +260,7 @@ describe("change-impact contract (README)", function () {
       it(`${id}: ${contract.effect}`, async () => {
         const made = CASES[id];
         expect(made, `a way to make ${id}`).to.not.equal(undefined);
-        const [running, after] = await makeCase(made);
+        const [running, after, description] = await makeCase(made);
         const changes = changesOfRuns(running, after);
         expect(effectOf(running, after), JSON.stringify(after.error ?? changes, null, 1)).to.equal(
           contract.effect,
@@ -270,6 +273,11 @@ describe("change-impact contract (README)", function () {
             made.path ?? row.key.replace("workerPools[]", "workerPools[0]").replace("nodes[]", "nodes[2]");
           const message = after.error instanceof Error ? after.error.message : String(after.error);
           expect(message).to.include(`  - ${path}: `);
+          if (path.startsWith("cluster.")) {
+            // A program's TalosCluster with the same description and last update refuses it the same way.
+            const library = await runTalosCluster(made.stack ?? "prod", description, running.outputs);
+            expect(problemLines(library, "args")).to.deep.equal(problemLines(after, "cluster"));
+          }
         } else {
           expect(
             changes.some((c) => c.effect === "VM reboot or replacement"),

@@ -4,7 +4,14 @@
 import { ConfigReader } from "../components/internal/config-reader";
 import * as k8s from "@pulumi/kubernetes";
 import { expect } from "chai";
-import { ClusterAddresses, KubeVip, KubeVipArgs } from "../components";
+import {
+  ClusterAddresses,
+  KubeVip,
+  KubeVipArgs,
+  TalosCluster,
+  TalosClusterArgs,
+  ValidationError,
+} from "../components";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { OfflineRun, OfflineRunOptions, ResourceRecord, runOffline } from "../tools/offline/engine";
@@ -122,6 +129,27 @@ export function runStack(
     providerInputs: options.providerInputs,
     olds: options.olds,
   });
+}
+
+/**
+ * The same description as a program would give it to TalosCluster (with the default the stack adds in
+ * a production stack), and the stack's outputs as its last update.
+ */
+export function runTalosCluster(
+  stack: "homelab" | "prod",
+  description: Record<string, unknown>,
+  lastUpdate?: Record<string, unknown>,
+): Promise<OfflineRun> {
+  const args = { ...(stack === "prod" ? { highAvailability: true } : {}), ...description, lastUpdate };
+  return runComponents(() => new TalosCluster("cluster", args as unknown as TalosClusterArgs));
+}
+
+/** A failed run's problems as `path: message` lines, paths under `root` made relative. */
+export function problemLines(run: OfflineRun, root: string): string[] {
+  expect(run.error, "the run must fail").to.be.instanceOf(ValidationError);
+  return (run.error as ValidationError).problems
+    .filter((p) => p.path === root || p.path.startsWith(`${root}.`))
+    .map((p) => `${p.path.slice(root.length + 1)}: ${p.message}`);
 }
 
 export function ofType(run: OfflineRun, type: string): ResourceRecord[] {

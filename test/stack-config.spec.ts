@@ -1,11 +1,12 @@
 /**
  * Bad stack configuration is refused with the config path, the value and the fix, before the program
- * registers anything but the stack itself.
+ * registers anything but the stack itself; the same description given to TalosCluster is refused with
+ * the same problems, under `args.` instead of `cluster.`.
  */
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../components";
-import { exampleCluster, runStack, TYPES } from "./harness";
+import { exampleCluster, problemLines, runStack, runTalosCluster, TYPES } from "./harness";
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access,
    @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-assignment
@@ -513,6 +514,12 @@ describe("stack configuration: bad input is refused with its path", () => {
         run.resources.map((r) => r.type),
         "nothing but the stack may be registered",
       ).to.deep.equal([TYPES.stack]);
+      if (row.path.startsWith("cluster")) {
+        // The same description through the library: the same problems, at args instead of cluster.
+        const library = await runTalosCluster(row.stack ?? "homelab", cluster);
+        expect(problemLines(library, "args")).to.deep.equal(problemLines(run, "cluster"));
+        expect(library.resources.map((r) => r.type)).to.deep.equal([TYPES.stack]);
+      }
     });
   }
 

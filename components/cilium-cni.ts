@@ -9,7 +9,7 @@ import {
   loadBalancerPoolApiVersion,
   mergeValues,
 } from "./internal/cilium-values";
-import { ClusterAddresses } from "./control-plane";
+import type { ClusterAddresses } from "./control-plane";
 import { checkRanges, IpRange, rangeContext } from "./internal/ip-ranges";
 import { formatIPv4 } from "./internal/ipv4";
 import {

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ClusterAddresses } from "./control-plane";
+import type { ClusterAddresses } from "./control-plane";
 import { checkRanges, IpRange, rangeContext } from "./internal/ip-ranges";
 import {
   CLOUD_PROVIDER_RULES,

@@ -4,16 +4,21 @@ import { join } from "node:path";
 import { AliasResolver } from "../tools/offline/aliases";
 import { changesBetween } from "../tools/offline/changes";
 import * as aliasproto from "@pulumi/pulumi/proto/alias_pb";
+import { buildEngine, engineUpdate, Registration, registrationOf } from "../tools/engine-aliases/engine";
 import { PROJECT_DIR, runStack, succeeded } from "./harness";
 
 /**
- * The URNs of both example stacks as talos-proxmox 0.3 registered them, before TalosCluster: the same
- * components at the top of the stack (made by `npm run plan -- --stack <name>` at commit 0310fab).
+ * Both example stacks as talos-proxmox 0.3 registered them, before TalosCluster: the same components
+ * at the top of the stack (from `npm run plan -- --stack <name> --out` at commit 0310fab, resources.json
+ * without inputs: with the same inputs, only the URNs can make a difference).
  */
+function registrationsBefore(stack: "homelab" | "prod"): Registration[] {
+  const file = join(PROJECT_DIR, "test", "fixtures", "urns", `${stack}.json`);
+  return JSON.parse(readFileSync(file, "utf8")) as Registration[];
+}
+
 function urnsBefore(stack: "homelab" | "prod"): string[] {
-  return readFileSync(join(PROJECT_DIR, "test", "fixtures", "urns", `${stack}.txt`), "utf8")
-    .trim()
-    .split("\n");
+  return registrationsBefore(stack).map((r) => r.urn);
 }
 
 describe("URNs across releases", () => {
@@ -36,6 +41,56 @@ describe("URNs across releases", () => {
       );
     });
   }
+});
+
+describe("URNs across releases, in Pulumi's own engine (tools/engine-aliases)", function () {
+  // Builds pulumi/pulumi pkg/v3 once per version: minutes on a new machine, then cached.
+  this.timeout(20 * 60_000);
+  let binary: string;
+  before(() => {
+    binary = buildEngine();
+  });
+
+  for (const stack of ["homelab", "prod"] as const) {
+    it(`${stack}: the update from 0.3 creates only the TalosCluster component; every other step is a same`, async () => {
+      const offline = succeeded(await runStack(stack, undefined, {}, { olds: urnsBefore(stack) }));
+      const after = offline.resources.map(registrationOf);
+      const update = engineUpdate(binary, {
+        project: "talos-proxmox",
+        stack,
+        before: registrationsBefore(stack),
+        after,
+      });
+      // The engine names every resource as the offline engine does.
+      expect(Object.entries(update.urns).filter(([engine, offline]) => engine !== offline)).to.deep.equal([]);
+      const cluster = `urn:pulumi:${stack}::talos-proxmox::talos-proxmox:index:TalosCluster::${stack}`;
+      const notSame = update.steps.filter((s) => s.op !== "same");
+      expect(notSame, "steps other than same").to.deep.equal([{ op: "create", urn: cluster }]);
+      // A step for every resource, and for the default providers the engine adds (those are sames too).
+      const defaults = /::pulumi:providers:[^:]+::default(_[\d_]+)?$/;
+      const resources = update.steps.map((s) => s.urn).filter((urn) => !defaults.test(urn));
+      expect(resources.sort()).to.deep.equal(after.map((r) => r.urn).sort());
+      // The offline engine's model of the alias rules finds the same old state for every resource.
+      const engineOld = new Map(update.steps.map((s) => [s.urn, s.old]));
+      expect(offline.resources.filter((r) => engineOld.get(r.urn) !== r.old)).to.deep.equal([]);
+    });
+  }
+
+  it("would replace the cluster without the aliases: the check can fail", async () => {
+    const after = succeeded(await runStack("homelab")).resources.map((r) => ({
+      ...registrationOf(r),
+      aliases: undefined,
+    }));
+    const update = engineUpdate(binary, {
+      project: "talos-proxmox",
+      stack: "homelab",
+      before: registrationsBefore("homelab"),
+      after,
+    });
+    const ops = new Set(update.steps.map((s) => s.op));
+    expect([...ops]).to.include.members(["create", "delete"]);
+    expect(update.steps.filter((s) => s.op === "create")).to.have.length(after.length - 2);
+  });
 });
 
 describe("a change preview across releases (plan --against)", () => {

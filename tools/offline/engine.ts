@@ -9,6 +9,7 @@
  * `additionalSecretOutputs` returned as secrets.
  */
 import * as pulumi from "@pulumi/pulumi";
+import * as aliasproto from "@pulumi/pulumi/proto/alias_pb";
 import * as resproto from "@pulumi/pulumi/proto/resource_pb";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { JavaScriptValue, Struct } from "google-protobuf/google/protobuf/struct_pb";
@@ -33,7 +34,21 @@ export interface ResourceOptionsRecord {
   version?: string;
   pluginDownloadURL?: string;
   customTimeouts?: { create?: string; update?: string; delete?: string };
+  /** The aliases as the SDK sends them (the engine resolves them: tools/offline/aliases.ts). */
+  aliases?: AliasRecord[];
 }
+
+/** An alias: an old URN, or a spec whose blanks the engine fills from the resource. */
+export type AliasRecord =
+  | { urn: string }
+  | {
+      name?: string;
+      type?: string;
+      project?: string;
+      stack?: string;
+      parentUrn?: string;
+      noParent?: boolean;
+    };
 
 export interface ResourceRecord {
   /** Position among all registrations and invokes of the run, in the order they reached the engine. */
@@ -280,6 +295,22 @@ class RecordingMonitor extends MockMonitor {
   }
 }
 
+function aliasRecord(alias: aliasproto.Alias): AliasRecord {
+  const spec = alias.getSpec();
+  if (!spec) {
+    return { urn: alias.getUrn() };
+  }
+  const fields = {
+    name: spec.getName(),
+    type: spec.getType(),
+    project: spec.getProject(),
+    stack: spec.getStack(),
+    parentUrn: spec.getParenturn(),
+    noParent: spec.getNoparent(),
+  };
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== "" && v !== false));
+}
+
 /** Errors as gRPC delivers them: the SDK shows `details` to the user. */
 function rpcError(err: unknown): Error & { details: string } {
   const error = err instanceof Error ? err : new Error(String(err));
@@ -323,6 +354,10 @@ function recordOf(
   }
   if (req.getPlugindownloadurl()) {
     options.pluginDownloadURL = req.getPlugindownloadurl();
+  }
+  const aliases = req.getAliasesList().map(aliasRecord);
+  if (aliases.length > 0) {
+    options.aliases = aliases;
   }
   const timeouts = req.getCustomtimeouts();
   if (timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())) {

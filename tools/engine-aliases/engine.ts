@@ -48,7 +48,7 @@ export function registrationOf(r: ResourceRecord): Registration {
 
 /** Builds the engine's test binary (once per source version, into a cache outside the repository). */
 export function buildEngine(): string {
-  return execFileSync("bash", [join(__dirname, "build.sh")], {
+  return execFileSync("bash", [join(__dirname, "..", "go-tool.sh"), __dirname, "test"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   }).trim();

@@ -78,7 +78,7 @@ export function validatorInput(run: OfflineRun): ValidatorNode[] {
 
 /** Builds the validator (once per source version, into a cache outside the repository); its path. */
 export function buildValidator(): string {
-  return execFileSync("bash", [join(__dirname, "build.sh")], {
+  return execFileSync("bash", [join(__dirname, "..", "go-tool.sh"), __dirname, "build"], {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "inherit"],
   }).trim();

@@ -143,7 +143,18 @@ export class TalosImage extends pulumi.ComponentResource {
     );
 
     this.schematicId = schematic.id;
-    this.installerImage = urls.installer;
+    // Every node installs and upgrades from it: without it the install patch would lose its image and
+    // Talos would install its default one, without the extensions. The Talos provider always answers
+    // it; mocks that echo their arguments do not (talos-proxmox/testing's do).
+    this.installerImage = pulumi.all([urls.installer, schematic.id]).apply(([installer, id]) => {
+      if (typeof installer !== "string" || installer === "") {
+        throw new Error(
+          `TalosImage "${name}": the Image Factory URLs of schematic ${String(id)} have no installer image. ` +
+            `Under test mocks, answer talos:imageFactory/getUrls:getUrls as the provider does (TalosProxmoxMocks from talos-proxmox/testing).`,
+        );
+      }
+      return installer;
+    });
     this.isoUrl = urls.iso;
     this.isoFileIds = pulumi
       .all(pveNodes.map((pveNode) => this.isoFileIdFor(pveNode)))

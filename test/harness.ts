@@ -28,7 +28,7 @@ function exampleStackFile(stack: "homelab" | "prod") {
 /** Runs a function that creates resources, as the body of a stack named "test". */
 export function runComponents(
   body: () => unknown,
-  options: Pick<OfflineRunOptions, "preview" | "scheduler"> = {},
+  options: Pick<OfflineRunOptions, "preview" | "scheduler" | "mocks"> = {},
 ): Promise<OfflineRun> {
   return runOffline(body, { project: PROJECT, stack: "test", ...options });
 }

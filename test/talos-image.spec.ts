@@ -146,6 +146,25 @@ describe("TalosImage", () => {
     });
   }
 
+  it("fails loudly when the factory's URLs have no installer image (mocks that echo their arguments)", async () => {
+    const echo = {
+      newResource: (args: { name: string; inputs: Record<string, unknown> }) => ({
+        id: `${args.name}-id`,
+        state: args.inputs,
+      }),
+      call: (args: { inputs: Record<string, unknown> }) => ({
+        urls: { iso: "https://factory/iso" },
+        ...args.inputs,
+      }),
+    };
+    const run = await runComponents(() => ({ installerImage: new TalosImage("img", BASE).installerImage }), {
+      mocks: echo,
+    });
+    expect(String(run.error)).to.match(
+      /TalosImage "img": the Image Factory URLs of schematic img-schematic-id have no installer image\. Under test mocks/,
+    );
+  });
+
   it("names no ISO for a node it did not download to", async () => {
     const run = await runComponents(() => new TalosImage("img", BASE).isoFileIdFor("pve9"));
     expect(String(run.error)).to.match(/no ISO on Proxmox node "pve9".*Add "pve9"/);

@@ -124,6 +124,8 @@ export interface OfflineRunOptions {
   providerInputs?: boolean;
   /** The URNs of the last update's resources: each record's `old` is the one the engine would match. */
   olds?: readonly string[];
+  /** What answers the registrations and invokes. @default TalosProxmoxMocks (with previousOutputs) */
+  mocks?: pulumi.runtime.Mocks;
 }
 
 /** Decides when the engine answers a registration or an invoke, as if it had done the work. */
@@ -137,7 +139,7 @@ export interface StepScheduler {
 /** Runs `program` as a stack (its return value becomes the stack outputs) and returns what it did. */
 export async function runOffline(program: () => unknown, options: OfflineRunOptions): Promise<OfflineRun> {
   const monitor = new RecordingMonitor(
-    new TalosProxmoxMocks({ previousOutputs: options.previousOutputs }),
+    options.mocks ?? new TalosProxmoxMocks({ previousOutputs: options.previousOutputs }),
     options.scheduler,
     options.providerInputs ?? false,
     options.olds && new AliasResolver(options.stack, options.project, new Set(options.olds)),
@@ -192,7 +194,7 @@ class RecordingMonitor extends MockMonitor {
   readonly providerInputs = new Map<string, Record<string, unknown>>();
 
   constructor(
-    mocks: TalosProxmoxMocks,
+    mocks: pulumi.runtime.Mocks,
     private readonly scheduler: StepScheduler | undefined,
     private readonly keepProviderInputs: boolean,
     private readonly aliases: AliasResolver | undefined,

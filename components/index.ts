@@ -6,7 +6,6 @@ export type {
   LastUpdate,
   LastUpdateOutputs,
   TalosClusterArgs,
-  TalosClusterNodeArgs,
   TalosClusterPoolArgs,
   TalosClusterWorkerPoolArgs,
 } from "./talos-cluster";

@@ -14,45 +14,29 @@ import { healthGate, kubernetesReady } from "./health";
 import { ClusterSpec, NodePoolSpec, poolsWithPaths, readClusterArgs } from "./internal/cluster-args";
 import {
   checkLastUpdate,
+  LastUpdate,
   RecordedCluster,
   recordedCluster,
   RecordedNode,
   recordedVm,
 } from "./internal/last-update";
 import { Cni } from "./internal/machine-config";
-import { ScsiHardware } from "./internal/node-rules";
 import { Problem, ValidationError } from "./internal/validation";
 import { KubeVip } from "./kube-vip";
-import { PoolNode } from "./node-pool";
+import { PoolNode, PoolNodeArgs } from "./node-pool";
 import { TalosImage } from "./talos-image";
+import { VmShapeArgs } from "./talos-vm";
 import { WorkerPool } from "./worker-pool";
 
-export interface TalosClusterNodeArgs {
-  /** Hostname, Proxmox VM name and Kubernetes node name (DNS label), unique in the cluster. */
-  name: string;
-  /** The Proxmox node that runs the VM. */
-  pveNode: string;
-  /** Static IPv4 address inside `network.cidr`, set through cloud-init. */
-  ip: string;
-  /** Proxmox VM id, unique in the cluster. @default the next free id */
-  vmId?: number;
-}
+export type { LastUpdate };
 
-export interface TalosClusterPoolArgs {
-  /** vCPUs per VM. */
-  cores: number;
-  /** Memory per VM in MiB. */
-  memoryMiB: number;
-  /** Install disk per VM in GiB; it only grows. */
-  diskGiB: number;
-  /** Proxmox CPU type (x86-64-v2 or better). @default "host" */
-  cpuType?: string;
-  /** Proxmox storage for the disks and the cloud-init drive. @default "local-lvm" */
-  datastore?: string;
-  /** SCSI controller of the disks. @default "virtio-scsi-pci" */
-  scsiHardware?: ScsiHardware;
+/** A pool's VM shape, as the building blocks take it, and its nodes. */
+export interface TalosClusterPoolArgs extends Pick<
+  VmShapeArgs,
+  "cores" | "memoryMiB" | "diskGiB" | "cpuType" | "datastore" | "scsiHardware"
+> {
   /** The pool's nodes, each with its own name, Proxmox node and address. */
-  nodes: TalosClusterNodeArgs[];
+  nodes: PoolNodeArgs[];
   /**
    * Machine-config patches for every node of the pool, after the library's own: mappings (strategic
    * merge) or YAML strings (multi-document allowed, or RFC 6902 JSON patches). @default []
@@ -67,20 +51,6 @@ export interface TalosClusterWorkerPoolArgs extends TalosClusterPoolArgs {
   labels?: Record<string, string>;
   /** Kubernetes taints of every node of the pool, in Talos form `key: "value:Effect"`. @default {} */
   taints?: Record<string, string>;
-}
-
-/**
- * What the last update of this cluster recorded: the stack outputs `nodes`, `cluster` and `endpoint`
- * that {@link TalosCluster.lastUpdateOutputs} holds, as {@link readLastUpdate} reads them back. Left
- * out (a new stack), nothing is compared.
- */
-export interface LastUpdate {
-  /** The output `nodes`: each node's role, pool, address, Proxmox node, VM id and VM settings. @default none */
-  nodes?: unknown;
-  /** The output `cluster`: name, CNI, VIP and who holds it. @default none */
-  cluster?: unknown;
-  /** The output `endpoint` (`https://<vip>:6443`), which stacks older than `cluster` have. @default none */
-  endpoint?: unknown;
 }
 
 export interface TalosClusterArgs {

@@ -3,7 +3,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { AliasResolver } from "../tools/offline/aliases";
 import { changesBetween } from "../tools/offline/changes";
-import * as aliasproto from "@pulumi/pulumi/proto/alias_pb";
 import { buildEngine, engineUpdate, Registration, registrationOf } from "../tools/engine-aliases/engine";
 import { PROJECT_DIR, runStack, succeeded } from "./harness";
 
@@ -109,19 +108,12 @@ describe("a change preview across releases (plan --against)", () => {
 });
 
 describe("the engine's alias rules, as modelled", () => {
-  const spec = (fill: (s: aliasproto.Alias.Spec) => void) => {
-    const alias = new aliasproto.Alias();
-    const s = new aliasproto.Alias.Spec();
-    fill(s);
-    alias.setSpec(s);
-    return alias;
-  };
   const urn = (qualified: string, name: string) => `urn:pulumi:s::p::${qualified}::${name}`;
 
   it("matches a resource's own URN first, then its aliases", () => {
     const resolver = new AliasResolver("s", "p", new Set([urn("a:b:C", "x"), urn("a:b:D", "x")]));
     expect(resolver.resolve(urn("a:b:C", "x"), "x", "a:b:C", null, [])).to.equal(urn("a:b:C", "x"));
-    const renamed = spec((s) => s.setType("a:b:D"));
+    const renamed = { type: "a:b:D" };
     expect(resolver.resolve(urn("a:b:E", "x"), "x", "a:b:E", null, [renamed])).to.equal(urn("a:b:D", "x"));
   });
 
@@ -130,10 +122,7 @@ describe("the engine's alias rules, as modelled", () => {
     const childOld = urn("t:i:Cp$c:l:Cmd", "old-bootstrap");
     const resolver = new AliasResolver("s", "p", new Set([parentOld, childOld]));
     const parentNew = urn("t:i:Cluster$t:i:Cp", "new");
-    const moved = spec((s) => {
-      s.setNoparent(true);
-      s.setName("old");
-    });
+    const moved = { noParent: true, name: "old" };
     expect(resolver.resolve(parentNew, "new", "t:i:Cp", urn("t:i:Cluster", "new"), [moved])).to.equal(
       parentOld,
     );
@@ -152,7 +141,7 @@ describe("the engine's alias rules, as modelled", () => {
 
   it("takes a parent of the root stack for no parent", () => {
     const resolver = new AliasResolver("s", "p", new Set([urn("t:i:Cp", "a")]));
-    const toRoot = spec((s) => s.setParenturn(urn("pulumi:pulumi:Stack", "p-s")));
+    const toRoot = { parentUrn: urn("pulumi:pulumi:Stack", "p-s") };
     expect(
       resolver.resolve(urn("t:i:Cluster$t:i:Cp", "a"), "a", "t:i:Cp", urn("t:i:Cluster", "c"), [toRoot]),
     ).to.equal(urn("t:i:Cp", "a"));

@@ -37,7 +37,7 @@ import {
 } from "./cilium-values";
 import { UPGRADE_ORDERS, UpgradeOrder } from "../cluster-upgrade";
 import { VipProvider } from "../control-plane";
-import { checkRanges, IpRange } from "./ip-ranges";
+import { checkRanges, IpRange, takenAddresses } from "./ip-ranges";
 import { DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION, DEFAULT_KUBE_VIP_VERSION } from "./kube-vip-manifests";
 import { Cni } from "./machine-config";
 import { checkExtensions, DEFAULT_EXTENSIONS, LONGHORN_EXTENSIONS } from "./schematic";
@@ -418,10 +418,7 @@ function parseLoadBalancing(
     );
   }
 
-  const taken = context.taken.flatMap(({ ip, owner }) => {
-    const address = parseIPv4(ip);
-    return address === undefined ? [] : [{ address, owner }];
-  });
+  const taken = takenAddresses(context.taken);
   const seen: { range: IpRange; path: string }[] = [];
   for (const [scope, texts] of Object.entries(kubeVip.serviceRanges)) {
     const checked = checkRanges(texts, `${kubeVipPath}.serviceRanges.${scope}`, context.network, taken, seen);

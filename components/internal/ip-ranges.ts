@@ -104,9 +104,14 @@ export function rangeContext(addresses: { network?: string; inUse: { ip: string;
 } {
   return {
     network: addresses.network === undefined ? undefined : parseCidr(addresses.network),
-    taken: addresses.inUse.flatMap(({ ip, owner }) => {
-      const address = parseIPv4(ip);
-      return address === undefined ? [] : [{ address, owner }];
-    }),
+    taken: takenAddresses(addresses.inUse),
   };
+}
+
+/** Addresses in use as ranges are checked against them; what is no IPv4 address takes nothing. */
+export function takenAddresses(inUse: readonly { ip: string; owner: string }[]): TakenAddress[] {
+  return inUse.flatMap(({ ip, owner }) => {
+    const address = parseIPv4(ip);
+    return address === undefined ? [] : [{ address, owner }];
+  });
 }

@@ -10,11 +10,22 @@ import { DEFAULT_SCSI_HARDWARE, PREVIOUS_DEFAULT_SCSI_HARDWARE } from "./node-ru
 import { QEMU_GUEST_AGENT } from "./schematic";
 import { Problem, show } from "./validation";
 
-/** Every change the last update's record refuses; `lastUpdate` holds the stack outputs as read back. */
-export function checkLastUpdate(
-  lastUpdate: { nodes?: unknown; cluster?: unknown; endpoint?: unknown },
-  cluster: ClusterSpec,
-): Problem[] {
+/**
+ * What the last update of this cluster recorded: the stack outputs `nodes`, `cluster` and `endpoint`
+ * that `TalosCluster.lastUpdateOutputs` holds, as `readLastUpdate` reads them back. Left
+ * out (a new stack), nothing is compared.
+ */
+export interface LastUpdate {
+  /** The output `nodes`: each node's role, pool, address, Proxmox node, VM id and VM settings. @default none */
+  nodes?: unknown;
+  /** The output `cluster`: name, CNI, VIP and who holds it. @default none */
+  cluster?: unknown;
+  /** The output `endpoint` (`https://<vip>:6443`), which stacks older than `cluster` have. @default none */
+  endpoint?: unknown;
+}
+
+/** Every change the last update's record refuses. */
+export function checkLastUpdate(lastUpdate: LastUpdate, cluster: ClusterSpec): Problem[] {
   return [
     ...checkClusterKept(lastUpdate.cluster, lastUpdate.endpoint, cluster),
     ...checkControlPlaneScaleDown(lastUpdate.nodes, cluster.controlPlane.nodes.length),

@@ -3,9 +3,10 @@
  * and those it inherits from a parent that was itself found by an alias. A model of pulumi/pulumi
  * pkg/resource/deploy/step_generator.go (v3.260.0): getOldResource, generateAliases,
  * collapseAliasToUrn and inheritedChildAlias, for the alias specs the Node.js SDK sends when the
- * monitor supports them (sdk/nodejs/runtime/resource.ts mapAliasesForRequest).
+ * monitor supports them (sdk/nodejs/runtime/resource.ts mapAliasesForRequest), as the offline engine
+ * records them.
  */
-import * as aliasproto from "@pulumi/pulumi/proto/alias_pb";
+import { AliasRecord } from "./engine";
 
 const ROOT_STACK_TYPE = "pulumi:pulumi:Stack";
 
@@ -40,7 +41,7 @@ export class AliasResolver {
     name: string,
     type: string,
     parent: string | null,
-    aliases: aliasproto.Alias[],
+    aliases: readonly AliasRecord[],
   ): string | undefined {
     for (const candidate of [urn, ...this.aliasesOf(name, type, parent, aliases)]) {
       if (this.olds.has(candidate)) {
@@ -58,7 +59,7 @@ export class AliasResolver {
     name: string,
     type: string,
     parent: string | null,
-    aliases: aliasproto.Alias[],
+    aliases: readonly AliasRecord[],
   ): string[] {
     const result: string[] = [];
     const add = (alias: string) => {
@@ -81,26 +82,22 @@ export class AliasResolver {
   }
 
   /** collapseAliasToUrn: the spec's blanks filled from the resource; a root-stack parent is no parent. */
-  private collapse(name: string, type: string, parent: string | null, alias: aliasproto.Alias): string {
-    if (alias.getUrn()) {
-      return alias.getUrn();
+  private collapse(name: string, type: string, parent: string | null, alias: AliasRecord): string {
+    if ("urn" in alias) {
+      return alias.urn;
     }
-    const spec = alias.getSpec();
-    if (!spec) {
-      throw new Error("an alias with neither a URN nor a spec");
+    let aliasParent: string | null = parent;
+    if (alias.parentUrn) {
+      aliasParent = this.foundByAlias.get(alias.parentUrn) ?? alias.parentUrn;
     }
-    let aliasParent: string | null = spec.getParenturn() || parent;
-    if (spec.getParenturn()) {
-      aliasParent = this.foundByAlias.get(spec.getParenturn()) ?? spec.getParenturn();
-    }
-    if (spec.getNoparent() || (aliasParent && parseUrn(aliasParent).qualifiedType === ROOT_STACK_TYPE)) {
+    if (alias.noParent || (aliasParent && parseUrn(aliasParent).qualifiedType === ROOT_STACK_TYPE)) {
       aliasParent = null;
     }
-    const aliasType = spec.getType() || type;
+    const aliasType = alias.type || type;
     const qualified = aliasParent ? `${parseUrn(aliasParent).qualifiedType}$${aliasType}` : aliasType;
-    const stack = spec.getStack() || this.stack;
-    const project = spec.getProject() || this.project;
-    return `urn:pulumi:${stack}::${project}::${qualified}::${spec.getName() || name}`;
+    const stack = alias.stack || this.stack;
+    const project = alias.project || this.project;
+    return `urn:pulumi:${stack}::${project}::${qualified}::${alias.name || name}`;
   }
 
   /** inheritedChildAlias: under the parent's old URN, with the parent's old name as the name's prefix. */

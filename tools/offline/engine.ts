@@ -222,8 +222,9 @@ class RecordingMonitor extends MockMonitor {
       if (type === STACK_TYPE) {
         this.stackUrn = urn;
       }
-      const old = this.aliases?.resolve(urn, name, type, parent, req.getAliasesList());
-      const record = { seq: this.seq++, ...recordOf(req, urn, parent), ...(old ? { old } : {}) };
+      const registered = recordOf(req, urn, parent);
+      const old = this.aliases?.resolve(urn, name, type, parent, registered.options.aliases ?? []);
+      const record = { seq: this.seq++, ...registered, ...(old ? { old } : {}) };
       this.recorded.push(record);
       await this.scheduler?.resource(record);
 

@@ -144,8 +144,10 @@ export class TalosImage extends pulumi.ComponentResource {
 
     this.schematicId = schematic.id;
     // Every node installs and upgrades from it: without it the install patch would lose its image and
-    // Talos would install its default one, without the extensions. The Talos provider always answers
-    // it; mocks that echo their arguments do not (talos-proxmox/testing's do).
+    // Talos would install its default one, without the extensions. The Talos provider always sets it
+    // (terraform-provider-talos v0.11.0 pkg/talos/talos_image_factory_urls_data_source.go: `Installer`
+    // from the factory host, platform, schematic and version); mocks that echo their arguments do not
+    // (talos-proxmox/testing's do).
     this.installerImage = pulumi.all([urls.installer, schematic.id]).apply(([installer, id]) => {
       if (typeof installer !== "string" || installer === "") {
         throw new Error(

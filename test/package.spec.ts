@@ -4,9 +4,10 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parse } from "yaml";
 import { PROJECT_DIR } from "./harness";
 
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
@@ -104,5 +105,19 @@ describe("the npm package", function () {
     // The lifecycle scripts ship with the package.
     expect(result.rolloutUpdate).to.include('upgrade --image "$TARGET_IMAGE"');
     expect(result.configRollUpdate).to.include("reboot --drain --wait");
+  });
+});
+
+describe("the project file", () => {
+  it("names the stack program's file as main, so a built dist/ can never be run in its place", () => {
+    // With a directory, the host passes the entry point "." and @pulumi/pulumi's cmd/run/run.js
+    // (3.270.0, hasEntrypoint false) runs package.json's exports["."], the library barrel
+    // dist/index.js once `npm run build` or `npm pack` made it: zero resources, so `pulumi up` would
+    // delete the stack. The engine lane runs every stack with dist/ present (test/engine/).
+    const project = parse(readFileSync(join(PROJECT_DIR, "Pulumi.yaml"), "utf8")) as { main?: unknown };
+    expect(project.main).to.be.a("string");
+    const main = join(PROJECT_DIR, project.main as string);
+    expect(existsSync(main) && statSync(main).isFile(), `${main} must be a file`).to.equal(true);
+    expect(main).to.equal(join(PROJECT_DIR, "stacks", "index.ts"));
   });
 });

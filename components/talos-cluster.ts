@@ -18,7 +18,8 @@ import {
   RecordedCluster,
   recordedCluster,
   RecordedNode,
-  recordedVm,
+  recordedNodes,
+  recordOfAttempt,
 } from "./internal/last-update";
 import { Cni } from "./internal/machine-config";
 import { Problem, ValidationError } from "./internal/validation";
@@ -149,7 +150,13 @@ export interface TalosClusterArgs {
   deletionProtection?: boolean;
   /** The control plane must survive a node failure: at least 3 control-plane nodes. @default false */
   highAvailability?: boolean;
-  /** What the last update recorded: changes a running cluster cannot take are refused. @default none */
+  /**
+   * What the last update recorded ({@link readLastUpdate}): changes a running cluster cannot take are
+   * refused. Given, the constructor also writes the stack outputs `nodes`, `cluster` and `endpoint` at
+   * once, before it creates anything: what this update may leave behind (every node recorded so far, and
+   * every node it adds). A failed update keeps them, so the next one is still refused what the running
+   * cluster cannot take; the program's own outputs replace them when the update succeeds. @default none
+   */
   lastUpdate?: LastUpdate;
 }
 
@@ -208,6 +215,11 @@ export class TalosCluster extends pulumi.ComponentResource {
         `TalosCluster "${name}"`,
         problems.map((p) => ({ ...p, path: p.path === "" ? "args" : `args.${p.path}` })),
       );
+    }
+    const stack = pulumi.runtime.getStackResource();
+    if (args.lastUpdate !== undefined && stack !== undefined) {
+      // Before anything is registered: kept by the engine if this update fails halfway.
+      pulumi.runtime.registerResourceOutputs(stack, recordOfAttempt(args.lastUpdate, spec));
     }
     super(TalosCluster.TYPE, name, {}, opts);
     // Where these resources were before TalosCluster: at the top of the stack.
@@ -363,8 +375,9 @@ export class TalosCluster extends pulumi.ComponentResource {
     this.talosconfig = controlPlane.talosconfig;
     this.endpoint = controlPlane.endpoint;
     this.installerImage = this.image.installerImage;
+    const vmIds = new Map(this.nodes.map((node) => [node.name, node.vm.vmId]));
     this.lastUpdateOutputs = {
-      nodes: recordedNodes(spec, controlPlane, this.workerPools),
+      nodes: recordedNodes(spec, (node) => vmIds.get(node.name) as pulumi.Output<number>),
       cluster: recordedCluster(spec),
       endpoint: controlPlane.endpoint,
     };
@@ -424,37 +437,4 @@ function poolArgs(cluster: ClusterSpec, pool: NodePoolSpec, image: TalosImage) {
     vlanId: cluster.network.vlan,
     configPatches: pool.configPatches,
   };
-}
-
-/** Each node as the next update compares it: where it is, and the VM settings it was created with. */
-function recordedNodes(
-  spec: ClusterSpec,
-  controlPlane: ControlPlane,
-  workerPools: readonly WorkerPool[],
-): LastUpdateOutputs["nodes"] {
-  const pools: [NodePoolSpec, readonly PoolNode[], string, string?][] = [
-    [spec.controlPlane, controlPlane.nodes, "controlplane"],
-    ...spec.workerPools.map((pool, i): [NodePoolSpec, readonly PoolNode[], string, string] => [
-      pool,
-      workerPools[i].nodes,
-      "worker",
-      pool.name,
-    ]),
-  ];
-  return Object.fromEntries(
-    pools.flatMap(([pool, nodes, role, poolName]) => {
-      const vm = recordedVm(pool, spec);
-      return nodes.map((n, i) => [
-        n.name,
-        {
-          role,
-          ...(poolName ? { pool: poolName } : {}),
-          ip: n.ip,
-          pveNode: pool.nodes[i].pveNode,
-          ...vm,
-          vmId: n.vm.vmId,
-        },
-      ]);
-    }),
-  );
 }

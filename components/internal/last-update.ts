@@ -302,6 +302,51 @@ function checkVmKept(
   return problems;
 }
 
+/** Each node as the next update compares it, control planes first; `vmIdOf` gives its VM id. */
+export function recordedNodes<V>(
+  cluster: ClusterSpec,
+  vmIdOf: (node: NodeSpec) => V,
+): Record<string, Omit<RecordedNode, "vmId"> & { vmId: V }> {
+  return Object.fromEntries(
+    poolsWithPaths(cluster).flatMap(([pool, path]) => {
+      const vm = recordedVm(pool, cluster);
+      const worker = path !== "controlPlane";
+      return pool.nodes.map((node) => [
+        node.name,
+        {
+          role: worker ? "worker" : "controlplane",
+          ...(worker ? { pool: (pool as WorkerPoolSpec).name } : {}),
+          ip: node.ip,
+          pveNode: node.pveNode,
+          ...vm,
+          vmId: vmIdOf(node),
+        },
+      ]);
+    }),
+  );
+}
+
+/**
+ * What may exist while an update runs, written before it creates anything: every node the last update
+ * recorded, as it recorded it (a removal may not have happened yet), and every node this update adds
+ * (it may be created before a failure), with the VM id it was given. The engine keeps these outputs if
+ * the update fails, and the program's own outputs replace them when it succeeds (pulumi/pulumi pkg/v3
+ * v3.276.0 resource/deploy/step_executor.go, executeRegisterResourceOutputs: the stack's last outputs
+ * event is kept until the end, then merged over the old outputs when the update failed), so a failed
+ * update never leaves the next one comparing against less than what exists.
+ */
+export function recordOfAttempt(
+  lastUpdate: LastUpdate,
+  cluster: ClusterSpec,
+): { nodes: Record<string, unknown>; cluster: unknown; endpoint: unknown } {
+  const last = typeof lastUpdate.nodes === "object" && lastUpdate.nodes !== null ? lastUpdate.nodes : {};
+  return {
+    nodes: { ...recordedNodes(cluster, (node) => node.vmId), ...last },
+    cluster: lastUpdate.cluster ?? recordedCluster(cluster),
+    endpoint: lastUpdate.endpoint ?? `https://${cluster.vip.ip}:6443`,
+  };
+}
+
 /** What the stack records of the cluster itself, for the next update to compare with. */
 export interface RecordedCluster {
   name: string;

@@ -3,18 +3,23 @@
  * depth) and deployed under a virtual clock (a simulated `pulumi up` and Talos roll). Prints Markdown.
  * Figures, not assertions: the targets are printed beside them.
  *
- *   npm run bench [-- --parallel <n>] [-- --sizes 1x0,3x3,3x30]
+ *   npm run bench [-- --parallel <n>] [-- --sizes 1x0,3x3,3x30] [-- --engine false]
+ *
+ * With the engine on (the default), it also times the real engine's `pulumi preview` of prod against
+ * the offline plan's (tools/bench/engine-preview.ts; builds the engine lane's tools on first use).
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ClusterSize, sizeLabel } from "./bench/cluster-sizes";
 import { HEALTH_LATENCIES, RESOURCE_LATENCIES, UPGRADE_LATENCIES } from "./bench/latencies";
+import { measureEnginePreview } from "./bench/engine-preview";
 import { Evaluation, PlanMeasurement } from "./bench/measure";
 import { shortType } from "./offline/diagrams";
 
 /** The one-node cluster first: its time is the lower bound of every other. */
 const DEFAULT_SIZES = "1x0,3x3,3x30,3x300,5x300";
-const USAGE = "usage: npm run bench [-- --parallel <n>] [--sizes 1x0,3x3,...]  (<control planes>x<workers>)";
+const USAGE =
+  "usage: npm run bench [-- --parallel <n>] [--sizes 1x0,3x3,...] [--engine true|false]  (<control planes>x<workers>)";
 const MEASURE = join(__dirname, "bench", "measure.ts");
 /** The targets of issue 6. */
 const TARGETS = { overBound: 0.05, planSeconds: 20, planBytes: 2 ** 30 };
@@ -22,16 +27,19 @@ const TARGETS = { overBound: 0.05, planSeconds: 20, planBytes: 2 ** 30 };
 interface Options {
   parallel?: number;
   sizes: ClusterSize[];
+  engine: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { sizes: parseSizes(DEFAULT_SIZES) };
+  const options: Options = { sizes: parseSizes(DEFAULT_SIZES), engine: true };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (argv[i] === "--parallel" && /^[1-9][0-9]*$/.test(value ?? "")) {
       options.parallel = Number(value);
     } else if (argv[i] === "--sizes" && value) {
       options.sizes = parseSizes(value);
+    } else if (argv[i] === "--engine" && (value === "true" || value === "false")) {
+      options.engine = value === "true";
     } else {
       throw new Error(`bad argument ${argv[i]}\n${USAGE}`);
     }
@@ -168,6 +176,20 @@ function main(): void {
     `| talosctl upgrade (one node) | ${UPGRADE_LATENCIES.node.seconds} | ${UPGRADE_LATENCIES.node.why} |`,
     `| health gate of the roll | ${UPGRADE_LATENCIES.healthGate.seconds} | ${UPGRADE_LATENCIES.healthGate.why} |`,
   );
+  if (options.engine) {
+    process.stderr.write("measuring the real engine's preview of prod ...\n");
+    const engine = measureEnginePreview();
+    out.push(
+      "",
+      `The real engine (tools/engine: Pulumi CLI v3.276.0, our language host, stand-in plugins), median of ${engine.runs} runs:`,
+      "",
+      "| prod, a new stack | wall time |",
+      "|---|--:|",
+      `| \`pulumi preview\` (real engine) | ${seconds(engine.previewMs)} s |`,
+      `| \`npm run plan -- --stack prod\` (offline plan) | ${seconds(engine.planMs)} s |`,
+      `| ratio | ×${(engine.previewMs / engine.planMs).toFixed(1)} |`,
+    );
+  }
   console.log(out.join("\n"));
 }
 

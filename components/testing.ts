@@ -153,7 +153,12 @@ const RESOURCE_MODELS: Record<string, ResourceModel> = {
 };
 
 const INVOKE_MODELS: Record<string, InvokeModel> = {
-  /** A stand-in for the rendered base config (the real one is Talos's full v1alpha1 document). */
+  /**
+   * A stand-in for the rendered base config (the real one is Talos's full v1alpha1 document), with the
+   * Kubernetes images at the requested version, as machinery renders them (siderolabs/talos
+   * pkg/machinery/config/generate: the kubelet on every node, the control plane's own on control
+   * planes): a Kubernetes bump changes every node's config, as it does under the real provider.
+   */
   "talos:machine/getConfiguration:getConfiguration": (args) => ({
     id: text(args.clusterName, "clusterName"),
     clusterName: args.clusterName,
@@ -164,8 +169,12 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
     machineConfiguration: [
       "# talos-proxmox/testing: stand-in for the configuration the Talos provider renders",
       "version: v1alpha1",
-      `machine: {type: ${text(args.machineType, "machineType")}}`,
-      `cluster: {clusterName: ${text(args.clusterName, "clusterName")}, controlPlane: {endpoint: ${text(args.clusterEndpoint, "clusterEndpoint")}}}`,
+      `machine: {type: ${text(args.machineType, "machineType")}, kubelet: {image: ghcr.io/siderolabs/kubelet:${kubernetesTag(args)}}}`,
+      `cluster: {clusterName: ${text(args.clusterName, "clusterName")}, controlPlane: {endpoint: ${text(args.clusterEndpoint, "clusterEndpoint")}}${
+        args.machineType === "controlplane"
+          ? `, apiServer: {image: registry.k8s.io/kube-apiserver:${kubernetesTag(args)}}`
+          : ""
+      }}`,
       "",
     ].join("\n"),
   }),
@@ -225,6 +234,11 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
     };
   },
 };
+
+/** The Kubernetes version of a getConfiguration request as an image tag (`v1.36.1`). */
+function kubernetesTag(args: Inputs): string {
+  return `v${text(args.kubernetesVersion, "kubernetesVersion").replace(/^v/, "")}`;
+}
 
 export interface TalosProxmoxMocksOptions {
   /** What a StackReference reads: the outputs of the stack's last update. @default {} */

@@ -330,7 +330,14 @@ export const CHANGE_CONTRACT: ContractRow[] = [
   },
   {
     key: "cluster.kubeVip.serviceRanges",
-    cases: [{ effect: "in place", what: "the cloud provider's ConfigMap updates" }],
+    cases: [
+      {
+        effect: "in place",
+        what:
+          "the cloud provider's ConfigMap is replaced: deleted, then created again under its name " +
+          "(pulumi-kubernetes treats a ConfigMap's data as immutable); Services keep their addresses",
+      },
+    ],
   },
   {
     key: "cluster.upgrade.order",

@@ -43,6 +43,16 @@ export function editCluster(
   writeFileSync(file, doc.toString());
 }
 
+/** Rewrites the cluster description of the workspace's stack file through `edit` (layout not kept). */
+export function editDescription<T>(ws: EngineWorkspace, stack: string, edit: (cluster: T) => void): void {
+  const file = join(ws.project, `Pulumi.${stack}.yaml`);
+  const doc = parseDocument(readFileSync(file, "utf8"));
+  const cluster = (doc.toJS() as { config: Record<string, T> }).config["talos-proxmox:cluster"];
+  edit(cluster);
+  doc.setIn(["config", "talos-proxmox:cluster"], cluster);
+  writeFileSync(file, doc.toString());
+}
+
 export function exportState(ws: EngineWorkspace, showSecrets = false): StackExport {
   return JSON.parse(ws.ok(["stack", "export", ...(showSecrets ? ["--show-secrets"] : [])])) as StackExport;
 }

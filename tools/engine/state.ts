@@ -18,6 +18,8 @@ export interface StateResource {
   outputs?: Record<string, unknown>;
   protect?: boolean;
   external?: boolean;
+  created?: string;
+  modified?: string;
 }
 
 export interface StackExport {
@@ -150,6 +152,37 @@ export function stepsByUrn(
     } else if (step.op === "create" || step.op === "update" || step.op === "delete") {
       changes[step.urn] ??= step.op;
     }
+  }
+  return changes;
+}
+
+/**
+ * What an update did to each resource it touched, read from the state before and after it: a URN only
+ * before was deleted, only after created; one whose `created` time changed was replaced, one whose
+ * `modified` time changed was updated (sdk/v3 go/common/resource/resource_state.go: an update keeps
+ * `created` and moves `modified`; a replacement is a new resource). Components and providers are left
+ * out, as tools/offline/changes.ts leaves them out.
+ */
+export function touched(
+  before: readonly StateResource[],
+  after: readonly StateResource[],
+): Record<string, "create" | "update" | "replace" | "delete"> {
+  const relevant = (r: StateResource) => r.custom && !r.external && !r.type.startsWith(PROVIDER_PREFIX);
+  const old = new Map(before.filter(relevant).map((r) => [r.urn, r]));
+  const changes: Record<string, "create" | "update" | "replace" | "delete"> = {};
+  for (const r of after.filter(relevant)) {
+    const was = old.get(r.urn);
+    old.delete(r.urn);
+    if (!was) {
+      changes[r.urn] = "create";
+    } else if (was.created !== r.created || was.id !== r.id) {
+      changes[r.urn] = "replace";
+    } else if (was.modified !== r.modified) {
+      changes[r.urn] = "update";
+    }
+  }
+  for (const urn of old.keys()) {
+    changes[urn] = "delete";
   }
   return changes;
 }

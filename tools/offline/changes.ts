@@ -29,6 +29,13 @@ const VM = "proxmoxve:index/vmLegacy:VmLegacy";
 const CONFIG_APPLY = "talos:machine/configurationApply:ConfigurationApply";
 const COMMAND = "command:local:Command";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
+/**
+ * pulumi-kubernetes 4.x provider/pkg/provider/diff.go, forceNewProperties: a ConfigMap's data and
+ * binaryData force a new object unless the provider sets enableConfigMapMutable (this library's does
+ * not); an object that keeps its name is deleted before the new one is created (provider.go, Diff).
+ */
+const CONFIG_MAP_REPLACING = ["data", "binaryData"];
 
 /**
  * bpg v0.111.1 proxmoxtf/resource/vm/vm.go: inputs whose change forces a new VM (CustomizeDiff
@@ -127,6 +134,7 @@ export function changesBetween(
   const old = new Map(before.map((r) => [r.urn, r]));
   const found = new Set(after.map((r) => r.old ?? r.urn));
   const changes: ResourceChange[] = [];
+  const kubernetesMoves = kubernetesVersionOf(before) !== kubernetesVersionOf(after);
   for (const resource of after) {
     if (!resource.custom) {
       continue;
@@ -141,12 +149,20 @@ export function changesBetween(
     const fields = [...new Set([...Object.keys(a), ...Object.keys(b)])]
       .filter((k) => !same(a[k], b[k]))
       .sort();
+    // Every node's base config carries the Kubernetes images at the cluster's version (machinery's
+    // generate, through the provider's getConfiguration): a Kubernetes move changes each one, though
+    // the input is a secret the records hold redacted. Seen in the engine lane.
+    if (kubernetesMoves && resource.type === CONFIG_APPLY && !fields.includes(BASE_CONFIG)) {
+      fields.push(BASE_CONFIG);
+      fields.sort();
+    }
     if (fields.length === 0) {
       continue;
     }
     const replaced =
       resource.options.replaceOnChanges.some((key) => fields.includes(key)) ||
-      (resource.type === VM && fields.some((f) => VM_REPLACING.includes(f)));
+      (resource.type === VM && fields.some((f) => VM_REPLACING.includes(f))) ||
+      (resource.type === CONFIG_MAP && fields.some((f) => CONFIG_MAP_REPLACING.includes(f)));
     changes.push(classify(resource, replaced ? "replace" : "update", fields, previous));
   }
   for (const resource of before) {
@@ -155,6 +171,15 @@ export function changesBetween(
     }
   }
   return changes;
+}
+
+/** The ConfigurationApply input that holds the provider's rendered base config (a secret). */
+const BASE_CONFIG = "machineConfigurationInput";
+
+/** The Kubernetes version a run's roll command targets (its environment is not secret). */
+function kubernetesVersionOf(records: readonly ResourceRecord[]): unknown {
+  const rollout = records.find((r) => r.type === COMMAND && r.name.endsWith("-rollout"));
+  return (rollout?.inputs.environment as Record<string, unknown> | undefined)?.KUBERNETES_VERSION;
 }
 
 function classify(
@@ -199,6 +224,12 @@ function classify(
   }
   if (resource.type === RELEASE && change === "update") {
     return is("in place", "helm upgrade; the chart's workloads roll by their own update strategy");
+  }
+  if (resource.type === CONFIG_MAP && change === "replace") {
+    return is(
+      "in place",
+      "deleted, then created again under its name (pulumi-kubernetes replaces a ConfigMap's data)",
+    );
   }
   return is("in place", change === "update" ? `updated in place (${fields.join(", ")})` : `${change}d`);
 }

@@ -47,7 +47,7 @@ function narrowed(range: string): string {
   return `${from}-${prefix}${Number(from.slice(prefix.length)) + 5}`;
 }
 
-/** Day-2 changes, each previewed by the engine against a running stack. */
+/** Day-2 changes, each previewed and applied by the engine on a running stack, then undone. */
 const DAY2_CHANGES: { what: string; edit: (cluster: Description) => void }[] = [
   { what: "a Talos patch bump", edit: (c) => (c.talosVersion = "v1.13.10") },
   { what: "a Kubernetes patch bump", edit: (c) => (c.kubernetesVersion = "1.36.2") },

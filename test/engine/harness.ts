@@ -5,8 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseDocument } from "yaml";
-import { OfflineRun, runOffline } from "../../tools/offline/engine";
+import { Document, parseDocument } from "yaml";
+import { runOffline } from "../../tools/offline/engine";
 import { readProjectName, readStackFile } from "../../tools/offline/stack-file";
 import { EngineWorkspace } from "../../tools/engine/pulumi";
 import { PreviewDigest, StackExport, StateResource } from "../../tools/engine/state";
@@ -23,34 +23,33 @@ export function offlinePlan(ws: EngineWorkspace, stack: string, previousOutputs?
   });
 }
 
-export function succeeded(run: OfflineRun): OfflineRun {
-  if (run.error !== undefined) {
-    throw run.error instanceof Error ? run.error : new Error(JSON.stringify(run.error));
-  }
-  return run;
+/** Edits the workspace's stack file as a YAML document (comments and layout kept where untouched). */
+function editStackFile(ws: EngineWorkspace, stack: string, edit: (doc: Document) => void): void {
+  const file = join(ws.project, `Pulumi.${stack}.yaml`);
+  const doc = parseDocument(readFileSync(file, "utf8"));
+  edit(doc);
+  writeFileSync(file, doc.toString());
 }
 
-/** Edits the cluster description in the workspace's stack file (comments and layout kept). */
+const CLUSTER = ["config", "talos-proxmox:cluster"];
+
+/** Sets one value of the cluster description in the workspace's stack file. */
 export function editCluster(
   ws: EngineWorkspace,
   stack: string,
   path: (string | number)[],
   value: unknown,
 ): void {
-  const file = join(ws.project, `Pulumi.${stack}.yaml`);
-  const doc = parseDocument(readFileSync(file, "utf8"));
-  doc.setIn(["config", "talos-proxmox:cluster", ...path], value);
-  writeFileSync(file, doc.toString());
+  editStackFile(ws, stack, (doc) => doc.setIn([...CLUSTER, ...path], value));
 }
 
-/** Rewrites the cluster description of the workspace's stack file through `edit` (layout not kept). */
+/** Rewrites the cluster description of the workspace's stack file through `edit` (its layout not kept). */
 export function editDescription<T>(ws: EngineWorkspace, stack: string, edit: (cluster: T) => void): void {
-  const file = join(ws.project, `Pulumi.${stack}.yaml`);
-  const doc = parseDocument(readFileSync(file, "utf8"));
-  const cluster = (doc.toJS() as { config: Record<string, T> }).config["talos-proxmox:cluster"];
-  edit(cluster);
-  doc.setIn(["config", "talos-proxmox:cluster"], cluster);
-  writeFileSync(file, doc.toString());
+  editStackFile(ws, stack, (doc) => {
+    const cluster = (doc.toJS() as { config: Record<string, T> }).config["talos-proxmox:cluster"];
+    edit(cluster);
+    doc.setIn(CLUSTER, cluster);
+  });
 }
 
 export function exportState(ws: EngineWorkspace, showSecrets = false): StackExport {

@@ -31,8 +31,8 @@ import {
   offlinePlan,
   preview,
   stackOutputs,
-  succeeded,
 } from "./harness";
+import { succeeded } from "../harness";
 
 type Description = Record<string, unknown> & {
   image: { extensions?: string[] };

@@ -30,7 +30,7 @@ const CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi";
  * An installed Pulumi CLI to run instead of the one built here (on a connected machine: the normal
  * install, whose own pulumi-language-nodejs sits next to it and is used in place of ours).
  */
-export const INSTALLED_CLI_VARIABLE = "TALOS_PROXMOX_PULUMI";
+const INSTALLED_CLI_VARIABLE = "TALOS_PROXMOX_PULUMI";
 
 export interface EngineTools {
   pulumi: string;

@@ -124,14 +124,6 @@ export function changingSteps(digest: PreviewDigest): string[] {
     .sort();
 }
 
-/**
- * The first JSON document a `--json` command printed. The CLI prints it whole on stdout; anything a
- * program writes to the console arrives inside it as diagnostics.
- */
-export function parseJson<T>(stdout: string): T {
-  return JSON.parse(stdout) as T;
-}
-
 /** What a preview does to each custom resource it changes, in tools/offline/changes.ts's words. */
 export function stepsByUrn(
   digest: PreviewDigest,

@@ -156,8 +156,8 @@ const INVOKE_MODELS: Record<string, InvokeModel> = {
   /**
    * A stand-in for the rendered base config (the real one is Talos's full v1alpha1 document), with the
    * Kubernetes images at the requested version, as machinery renders them (siderolabs/talos
-   * pkg/machinery/config/generate: the kubelet on every node, the control plane's own on control
-   * planes): a Kubernetes bump changes every node's config, as it does under the real provider.
+   * pkg/machinery v1.13.9 config/generate, init.go and worker.go: the kubelet on every node, the
+   * API server on control planes): a Kubernetes bump changes every node's config, as it does under the real provider.
    */
   "talos:machine/getConfiguration:getConfiguration": (args) => ({
     id: text(args.clusterName, "clusterName"),

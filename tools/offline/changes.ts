@@ -31,9 +31,10 @@ const COMMAND = "command:local:Command";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 /**
- * pulumi-kubernetes 4.x provider/pkg/provider/diff.go, forceNewProperties: a ConfigMap's data and
- * binaryData force a new object unless the provider sets enableConfigMapMutable (this library's does
- * not); an object that keeps its name is deleted before the new one is created (provider.go, Diff).
+ * pulumi-kubernetes (read at commit 94977969, after v4.32.0) provider/pkg/provider/diff.go,
+ * forceNewProperties: a ConfigMap's data and binaryData force a new object unless the provider sets
+ * enableConfigMapMutable (this library's does not); an object that keeps its name is deleted before the
+ * new one is created (provider.go, Diff: DeleteBeforeReplace).
  */
 const CONFIG_MAP_REPLACING = ["data", "binaryData"];
 

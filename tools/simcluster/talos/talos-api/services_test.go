@@ -1,0 +1,37 @@
+package main
+
+import "testing"
+
+func workerConfig(machine string) []byte {
+	return []byte("version: v1alpha1\nmachine:\n  type: worker\n" + machine + "cluster:\n  clusterName: lab\n")
+}
+
+// The live/reboot split of Talos's Runtime.CanApplyImmediate (v1alpha1_runtime.go, v1.13.9).
+func TestCanApplyImmediate(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		machine string
+		live    bool
+	}{
+		{"unchanged", "", true},
+		{"node labels", "  nodeLabels: { rack: a }\n", true},
+		{"sysctls", "  sysctls: { net.core.somaxconn: \"65535\" }\n", true},
+		{"environment", "  env: { HTTPS_PROXY: http://proxy:3128 }\n", false},
+	} {
+		err := canApplyImmediate(workerConfig(""), workerConfig(tc.machine))
+		if (err == nil) != tc.live {
+			t.Errorf("%s: live = %v, want %v (%v)", tc.name, err == nil, tc.live, err)
+		}
+	}
+}
+
+func TestInstallerImage(t *testing.T) {
+	match := installerImage.FindStringSubmatch("factory.talos.dev/nocloud-installer/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba:v1.13.10")
+	if match == nil || match[1] != "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba" || match[2] != "v1.13.10" {
+		t.Fatalf("installer image not read: %v", match)
+	}
+
+	if installerImage.MatchString("ghcr.io/siderolabs/talos:v1.13.10") {
+		t.Fatal("a non-installer image was taken for an installer")
+	}
+}

@@ -1,6 +1,6 @@
 /**
  * configRoll as a library user creates it: its settings are checked before it registers anything.
- * (What it does on a cluster is in lifecycle-scripts.spec.ts; its place in the stack in day2.spec.ts.)
+ * (What it does on a cluster is in simcluster/lifecycle.spec.ts; its place in the stack in day2.spec.ts.)
  */
 import { expect } from "chai";
 import { configRoll, ConfigRollArgs, ValidationError } from "../components";

@@ -1,0 +1,187 @@
+/**
+ * The simulated-cluster lane's helpers: a cluster per test, the lifecycle scripts run by bash with real
+ * talosctl and kubectl against it, and the invariants every scenario must keep, read from the
+ * stand-in's timeline (what the nodes went through), not from the scripts' own output.
+ */
+import { expect } from "chai";
+import { spawn } from "node:child_process";
+import { closeSync, openSync } from "node:fs";
+import {
+  buildClusterTools,
+  ClusterTools,
+  NodeSpec,
+  SimulatedCluster,
+  startCluster,
+  TimelineEntry,
+} from "../../tools/simcluster/cluster";
+
+export const OLD = { version: "v1.13.9", schematic: "aaaa", kubelet: "v1.36.3" };
+export const NEW_IMAGE = "factory.talos.dev/nocloud-installer/bbbb:v1.13.10";
+
+/** A node's machine config: enough of a v1alpha1 config for Talos's loader and its apply rules. */
+export function machineConfig(role: string, extra = ""): string {
+  return `version: v1alpha1\nmachine:\n  type: ${role}\n${extra}cluster:\n  clusterName: lab\n`;
+}
+
+export const NODES: NodeSpec[] = (
+  [
+    ["cp-1", "127.0.0.11", "controlplane"],
+    ["cp-2", "127.0.0.12", "controlplane"],
+    ["cp-3", "127.0.0.13", "controlplane"],
+    ["w-1", "127.0.0.21", "worker"],
+    ["w-2", "127.0.0.22", "worker"],
+    ["w-3", "127.0.0.23", "worker"],
+  ] as const
+).map(([name, ip, role]) => ({ name, ip, role, ...OLD, config: machineConfig(role) }));
+
+export const CONTROL_PLANE_ENDPOINTS = "127.0.0.11 127.0.0.12 127.0.0.13";
+
+let tools: ClusterTools | undefined;
+
+/** The five programs, built once per run (cold: about 25 minutes; warm: seconds). */
+export function clusterTools(): ClusterTools {
+  tools ??= buildClusterTools();
+  return tools;
+}
+
+/** Starts a cluster of these nodes for the current test and stops it after. */
+export function withCluster(specs: () => NodeSpec[] = () => NODES): { current: () => SimulatedCluster } {
+  let cluster: SimulatedCluster | undefined;
+  beforeEach(async function () {
+    this.timeout(180_000);
+    cluster = await startCluster(clusterTools(), specs());
+  });
+  afterEach(async function () {
+    this.timeout(60_000);
+    await cluster?.stop();
+    cluster = undefined;
+  });
+  return {
+    current: () => {
+      if (!cluster) {
+        throw new Error("no simulated cluster is running");
+      }
+      return cluster;
+    },
+  };
+}
+
+export interface ScriptResult {
+  status: number | null;
+  output: string;
+}
+
+/** Runs a lifecycle script as pulumi-command would: bash, the environment, the talosconfig on stdin. */
+export function runScript(
+  cluster: SimulatedCluster,
+  script: string,
+  env: Record<string, string>,
+): Promise<ScriptResult> {
+  // stdin is the talosconfig file itself: bash reads ~/.bashrc when its stdin is a socket, which Node's
+  // pipes are (bash shell.c, run_startup_files); pulumi-command's Go pipes are not.
+  const stdin = openSync(cluster.talosconfig, "r");
+  return new Promise((resolve) => {
+    const child = spawn("/bin/bash", ["-c", script], {
+      stdio: [stdin, "pipe", "pipe"],
+      env: {
+        ...cluster.env,
+        HOME: cluster.dir,
+        TMPDIR: cluster.dir,
+        CLUSTER: "lab",
+        TALOS_MINOR: "v1.13",
+        CONTROL_PLANE_ENDPOINTS,
+        ...env,
+      },
+    });
+    let output = "";
+    child.stdout?.on("data", (d) => (output += d));
+    child.stderr?.on("data", (d) => (output += d));
+    child.on("close", (status) => {
+      closeSync(stdin);
+      resolve({ status, output });
+    });
+  });
+}
+
+/** The events of one kind, as "node" or "node detail" strings, in order. */
+export function events(timeline: TimelineEntry[], event: string, withDetail = false): string[] {
+  return timeline
+    .filter((e) => e.event === event)
+    .map((e) => (withDetail && e.detail ? `${e.node} ${e.detail}` : e.node));
+}
+
+/** Waits until the timeline has an event, then returns. */
+export async function waitForEvent(cluster: SimulatedCluster, node: string, event: string): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (!(await cluster.timeline()).some((e) => e.node === node && e.event === event)) {
+    if (Date.now() > deadline) {
+      throw new Error(`${node} never reached ${event}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/**
+ * The promises of the README's day-2 section, checked against what the nodes went through:
+ * - never two control planes down at once;
+ * - never more workers down at once than maxParallelWorkers;
+ * - no node goes down for a reboot or a reset unless it was cordoned and its pods evicted first;
+ * - etcd keeps quorum: more than half of its members up and healthy at every moment.
+ */
+export function assertInvariants(timeline: TimelineEntry[], specs: NodeSpec[], maxParallelWorkers = 1): void {
+  const role = new Map(specs.map((s) => [s.name, s.role]));
+  const members = new Set(specs.filter((s) => s.role === "controlplane").map((s) => s.name));
+  const down = new Set<string>();
+  const cordoned = new Set<string>();
+  const drained = new Set<string>();
+  const unhealthy = new Set<string>();
+  for (const e of timeline) {
+    const at = `at ${e.ms} ms (${e.node} ${e.event}${e.detail ? ` ${e.detail}` : ""})`;
+    switch (e.event) {
+      case "cordoned":
+        cordoned.add(e.node);
+        break;
+      case "uncordoned":
+        cordoned.delete(e.node);
+        break;
+      case "evicted":
+        drained.add(e.node);
+        break;
+      case "etcd-left":
+        members.delete(e.node);
+        break;
+      case "fault-set":
+      case "fault-cleared":
+        if (e.detail === "etcd-unhealthy") {
+          if (e.event === "fault-set") {
+            unhealthy.add(e.node);
+          } else {
+            unhealthy.delete(e.node);
+          }
+        }
+        break;
+      case "down":
+        expect(cordoned.has(e.node) && drained.has(e.node), `${e.node} went down undrained ${at}`).to.equal(
+          true,
+        );
+        if (e.detail === "reset") {
+          role.delete(e.node); // out of the cluster; a control plane left etcd before
+        } else {
+          down.add(e.node);
+        }
+        break;
+      case "up":
+        down.delete(e.node);
+        drained.delete(e.node);
+        break;
+    }
+    const downOf = (r: string) => [...down].filter((n) => role.get(n) === r);
+    expect(downOf("controlplane"), `control planes down together ${at}`).to.have.length.at.most(1);
+    expect(downOf("worker"), `workers down together ${at}`).to.have.length.at.most(maxParallelWorkers);
+    const healthy = [...members].filter((m) => !down.has(m) && !unhealthy.has(m));
+    expect(
+      healthy.length,
+      `etcd quorum lost: ${healthy.length} of ${members.size} healthy ${at}`,
+    ).to.be.greaterThan(members.size / 2);
+  }
+}

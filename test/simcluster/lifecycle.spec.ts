@@ -1,0 +1,521 @@
+/**
+ * The lifecycle scripts (components/scripts) run by bash against a simulated cluster: real talosctl
+ * v1.13.9 and kubectl v1.36.3, a real kube-apiserver v1.36.3 on etcd v3.6.8, and talos-api standing in
+ * for the Talos nodes (tools/simcluster). Every scenario also checks the day-2 invariants on what the
+ * nodes went through (assertInvariants).
+ */
+import { expect } from "chai";
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  CONFIG_ROLL_SCRIPT,
+  DECOMMISSION_SCRIPT,
+  PREFLIGHT_SCRIPT,
+  READY_SCRIPT,
+  ROLLOUT_SCRIPT,
+} from "../../components/internal/scripts";
+import { NodeSpec } from "../../tools/simcluster/cluster";
+import {
+  assertInvariants,
+  clusterTools,
+  events,
+  machineConfig,
+  NEW_IMAGE,
+  NODES,
+  OLD,
+  runScript,
+  waitForEvent,
+  withCluster,
+} from "./harness";
+
+const ROLLOUT_ENV = {
+  TARGET_VERSION: "v1.13.10",
+  TARGET_IMAGE: NEW_IMAGE,
+  TARGET_SCHEMATIC: "bbbb",
+  KUBERNETES_VERSION: "1.36.3",
+  ORDER: "workers-first",
+  MAX_PARALLEL_WORKERS: "1",
+  UPGRADE_TIMEOUT: "2m",
+  HEALTH_TIMEOUT: "2m",
+  CNI: "cilium",
+};
+const WORKERS_THEN_CONTROL_PLANES = ["w-1", "w-2", "w-3", "cp-1", "cp-2", "cp-3"];
+const ip = (name: string) => NODES.find((n) => n.name === name)?.ip ?? "";
+
+describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube-apiserver)", function () {
+  this.timeout(300_000);
+
+  before(function () {
+    this.timeout(60 * 60_000); // a cold build of the five programs
+    clusterTools();
+  });
+
+  describe("preflight (when the cluster is created)", () => {
+    const sim = withCluster();
+
+    it("passes with talosctl of the target's minor and kubectl", async () => {
+      const result = await runScript(sim.current(), PREFLIGHT_SCRIPT, {
+        TARGET_VERSION: "v1.13.9",
+        KUBERNETES_VERSION: "1.36.3",
+      });
+      expect(result.status, result.output).to.equal(0);
+    });
+
+    it("fails clearly without talosctl", async () => {
+      const result = await runScript(sim.current(), PREFLIGHT_SCRIPT, { PATH: "/usr/bin:/bin" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /talosctl is not on the PATH of the machine running Pulumi. Install talosctl v1\.13\.x/,
+      );
+    });
+
+    it("fails clearly when the real talosctl is of another minor than the cluster", async () => {
+      const result = await runScript(sim.current(), PREFLIGHT_SCRIPT, { TALOS_MINOR: "v1.12" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/talosctl is v1\.13, but the cluster runs Talos v1\.12/);
+    });
+  });
+
+  describe("rollout", () => {
+    const sim = withCluster();
+
+    it("upgrades workers first, then control planes, one at a time, drained, with a health gate after each", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "upgrade-installed")).to.deep.equal(WORKERS_THEN_CONTROL_PLANES);
+      expect(events(timeline, "down")).to.deep.equal(WORKERS_THEN_CONTROL_PLANES);
+      expect(result.output.match(/health gate after/g)).to.have.length(6);
+      for (const node of await cluster.nodes()) {
+        expect([node.name, node.version, node.schematic]).to.deep.equal([node.name, "v1.13.10", "bbbb"]);
+      }
+      // A control plane is upgraded through another control plane's endpoint: its own API goes away.
+      expect(events(timeline, "upgrade-installed", true).find((e) => e.startsWith("cp-1"))).to.match(
+        /via 127\.0\.0\.12$/,
+      );
+      expect(events(timeline, "uncordoned")).to.have.members(WORKERS_THEN_CONTROL_PLANES);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("rolls control planes first when asked", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, {
+        ...ROLLOUT_ENV,
+        ORDER: "control-plane-first",
+      });
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["cp-1", "cp-2", "cp-3", "w-1", "w-2", "w-3"]);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("stops at a failed upgrade, and the next run resumes after the nodes already on the target", async () => {
+      const cluster = sim.current();
+      await cluster.fault("fail-upgrade", "w-2");
+      const first = await runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      expect(first.status).to.equal(1);
+      expect(first.output).to.match(/w-2 \(127\.0\.0\.22\): the upgrade failed; the roll stops here/);
+      // talosctl installs before it drains (cmd/talosctl/cmd/talos/upgrade.go): w-2 was never taken down.
+      expect(events(await cluster.timeline(), "down")).to.deep.equal(["w-1"]);
+
+      await cluster.fault("fail-upgrade", "w-2", false);
+      const second = await runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      expect(second.status, second.output).to.equal(0);
+      expect(second.output).to.match(
+        /w-1 \(127\.0\.0\.21\): on v1\.13\.10 with the target schematic, skipped/,
+      );
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(WORKERS_THEN_CONTROL_PLANES);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("touches nothing on a converged cluster: no upgrade, no reboot, no health gate", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, {
+        ...ROLLOUT_ENV,
+        TARGET_VERSION: OLD.version,
+        TARGET_SCHEMATIC: OLD.schematic,
+      });
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "upgrade-installed")).to.deep.equal([]);
+      expect(events(timeline, "down")).to.deep.equal([]);
+      expect(events(timeline, "cordoned")).to.deep.equal([]);
+      expect(result.output).to.not.include("health gate");
+      expect(cluster.upgradeK8sCalls()).to.deep.equal([]);
+    });
+
+    it("stops when the cluster is not healthy after a node", async () => {
+      const cluster = sim.current();
+      await cluster.fault("etcd-unhealthy", "cp-3");
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, HEALTH_TIMEOUT: "3s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/the cluster is not healthy after w-1: the roll stops here/);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["w-1"]);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("stops when Kubernetes is not ready after a node, which talosctl health does not check under Cilium", async () => {
+      const cluster = sim.current();
+      const running = runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, HEALTH_TIMEOUT: "5s" });
+      await waitForEvent(cluster, "w-1", "down");
+      await cluster.fault("cilium-unavailable", "w-1");
+      const result = await running;
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /Kubernetes is not ready after w-1 \(nodes Ready, CoreDNS and cilium rolled out\)/,
+      );
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["w-1"]);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("upgrades workers in batches when asked, control planes still one by one", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, MAX_PARALLEL_WORKERS: "2" });
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      const window = (node: string) => {
+        const down = timeline.find((e) => e.node === node && e.event === "down")?.ms ?? NaN;
+        const up = timeline.find((e) => e.node === node && e.event === "up" && e.ms > down)?.ms ?? NaN;
+        return [down, up];
+      };
+      const overlap = (a: string, b: string) => {
+        const [aDown, aUp] = window(a);
+        const [bDown, bUp] = window(b);
+        return aDown < bUp && bDown < aUp;
+      };
+      expect(overlap("w-1", "w-2"), "w-1 and w-2 in one batch").to.equal(true);
+      expect(overlap("w-2", "w-3"), "w-3 in the next batch").to.equal(false);
+      assertInvariants(timeline, NODES, 2);
+    });
+
+    it("upgrades a node whose extensions changed even if its version did not", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, {
+        ...ROLLOUT_ENV,
+        TARGET_VERSION: OLD.version,
+        TARGET_IMAGE: `factory.talos.dev/nocloud-installer/bbbb:${OLD.version}`,
+      });
+      expect(result.status, result.output).to.equal(0);
+      expect(events(await cluster.timeline(), "upgrade-installed")).to.have.length(6);
+    });
+
+    it("keeps the talosconfig in a private file that is gone afterwards, and out of the output", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.not.include("BEGIN");
+      expect(readdirSync(cluster.dir).filter((f) => /^talos-proxmox\.\w{6}$/.test(f))).to.deep.equal([]);
+    });
+  });
+
+  describe("rollout of Kubernetes (talosctl upgrade-k8s: the part that stays a stand-in)", () => {
+    const sim = withCluster(() => NODES.map((n) => ({ ...n, kubelet: "v1.36.2" })));
+
+    it("runs upgrade-k8s once, after the Talos roll, only while a kubelet is behind", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      expect(result.status, result.output).to.equal(0);
+      expect(cluster.upgradeK8sCalls()).to.deep.equal(["upgrade-k8s --to 1.36.3"]);
+      const timeline = await cluster.timeline();
+      const lastTalos = Math.max(...timeline.filter((e) => e.event === "up").map((e) => e.ms));
+      expect(timeline.find((e) => e.event === "kubelet-upgraded")?.ms).to.be.greaterThan(lastTalos);
+      for (const node of await cluster.nodes()) {
+        expect(node.kubelet).to.equal("v1.36.3");
+      }
+      const again = await runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      expect(again.status, again.output).to.equal(0);
+      expect(again.output).to.include("Kubernetes: on 1.36.3, skipped");
+      expect(cluster.upgradeK8sCalls()).to.have.length(1);
+      assertInvariants(timeline, NODES);
+    });
+  });
+
+  describe("config roll (after the config applies)", () => {
+    const sim = withCluster();
+    const CONFIG_ROLL_ENV = {
+      ORDER: "workers-first",
+      MAX_PARALLEL_WORKERS: "1",
+      REBOOT_TIMEOUT: "2m",
+      HEALTH_TIMEOUT: "2m",
+      CNI: "cilium",
+    };
+    const PROXY = '  env: { HTTPS_PROXY: "http://proxy:3128" }\n';
+    /** Applies a config with real talosctl apply-config, as the Talos provider's apply would. */
+    const apply = (names: string[], extra: string, mode: string) => {
+      const cluster = sim.current();
+      for (const name of names) {
+        const node = NODES.find((n) => n.name === name) as NodeSpec;
+        const file = join(cluster.dir, `${name}.yaml`);
+        writeFileSync(file, machineConfig(node.role, extra));
+        execFileSync(
+          join(cluster.env.PATH.split(":")[0], "talosctl"),
+          ["-e", "127.0.0.11", "-n", node.ip, "apply-config", "--file", file, "--mode", mode],
+          { env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig }, stdio: "pipe" },
+        );
+      }
+    };
+    const rollConfigs = (extra: Record<string, string> = {}) =>
+      runScript(sim.current(), CONFIG_ROLL_SCRIPT, { ...CONFIG_ROLL_ENV, ...extra });
+
+    it("reboots only the nodes holding a staged config, drained, one at a time, with a health gate after each", async () => {
+      const cluster = sim.current();
+      apply(["w-2", "cp-1", "cp-3"], PROXY, "staged");
+      // A change Talos applies live (node labels) leaves nothing staged.
+      apply(["w-3"], '  nodeLabels: { "example.com/rack": "a" }\n', "no-reboot");
+      const result = await rollConfigs();
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["w-2", "cp-1", "cp-3"]);
+      expect(result.output.match(/health gate after/g)).to.have.length(3);
+      expect(result.output).to.match(/w-1 \(127\.0\.0\.21\): runs its latest config, skipped/);
+      for (const node of await cluster.nodes()) {
+        expect(node.staged, node.name).to.equal(false);
+        expect(node.config.includes("HTTPS_PROXY"), node.name).to.equal(
+          ["w-2", "cp-1", "cp-3"].includes(node.name),
+        );
+      }
+      assertInvariants(timeline, NODES);
+    });
+
+    it("touches nothing on a converged cluster", async () => {
+      const cluster = sim.current();
+      const result = await rollConfigs();
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal([]);
+      expect(events(timeline, "cordoned")).to.deep.equal([]);
+      expect(result.output).to.not.include("health gate");
+    });
+
+    it("starts nothing in a cluster that is not ready", async () => {
+      const cluster = sim.current();
+      apply(["w-1"], PROXY, "staged");
+      await cluster.fault("stay-notready", "w-3");
+      const result = await rollConfigs({ HEALTH_TIMEOUT: "3s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/Kubernetes is not ready before the roll .*; nothing was touched/);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal([]);
+      expect(events(timeline, "cordoned")).to.deep.equal([]);
+    });
+
+    it("stops at a failed reboot, and the next run resumes with that node", async () => {
+      const cluster = sim.current();
+      apply(["w-1", "w-2", "w-3", "cp-1"], PROXY, "staged");
+      await cluster.fault("fail-reboot", "w-2");
+      // A failed reboot sequence is not an error to talosctl's --wait: it sees the "reboot" sequence
+      // event and retries until its timeout (cmd/talosctl/pkg/talos/action/node.go handleEvent).
+      const first = await rollConfigs({ REBOOT_TIMEOUT: "10s" });
+      expect(first.status).to.equal(1);
+      expect(first.output).to.match(/w-2 \(127\.0\.0\.22\): the reboot failed; the roll stops here/);
+      expect(events(await cluster.timeline(), "down")).to.deep.equal(["w-1"]);
+
+      await cluster.fault("fail-reboot", "w-2", false);
+      const second = await rollConfigs();
+      expect(second.status, second.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["w-1", "w-2", "w-3", "cp-1"]);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("stops when a node comes back still holding its staged config", async () => {
+      const cluster = sim.current();
+      apply(["w-1"], PROXY, "staged");
+      await cluster.fault("keep-staged", "w-1");
+      const result = await rollConfigs();
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/w-1 \(127\.0\.0\.21\) came back still holding a staged config/);
+      assertInvariants(await cluster.timeline(), NODES);
+    });
+
+    it("stops when Kubernetes is not ready after a reboot", async () => {
+      const cluster = sim.current();
+      apply(["w-1", "w-2"], PROXY, "staged");
+      const running = rollConfigs({ HEALTH_TIMEOUT: "5s" });
+      await waitForEvent(cluster, "w-1", "down");
+      await cluster.fault("cilium-unavailable", "w-1");
+      const result = await running;
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/Kubernetes is not ready after w-1/);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["w-1"]);
+      assertInvariants(timeline, NODES);
+    });
+  });
+
+  describe("ready (after Cilium and the workers)", () => {
+    const sim = withCluster();
+    const ready = (extra: Record<string, string> = {}) =>
+      runScript(sim.current(), READY_SCRIPT, {
+        NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3",
+        CNI: "cilium",
+        READY_TIMEOUT: "1m",
+        ...extra,
+      });
+
+    it("passes once every node is Ready and Cilium and CoreDNS are rolled out", async () => {
+      const result = await ready();
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("Kubernetes ready");
+    });
+
+    it("waits for a node that registers only after it has installed", async () => {
+      // A config apply returns before the node reboots into Talos and registers (the Talos provider's
+      // apply, terraform-provider-talos v0.11.0); kubectl wait --all waits only for the Node objects
+      // that exist when it starts (kubectl pkg/cmd/wait/wait.go).
+      const cluster = sim.current();
+      await cluster.addNode({
+        name: "w-4",
+        ip: "127.0.0.24",
+        role: "worker",
+        ...OLD,
+        config: machineConfig("worker"),
+        registerAfterMs: 5000,
+      });
+      const result = await ready({ NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3 w-4" });
+      expect(result.status, result.output).to.equal(0);
+      const registered = events(await cluster.timeline(), "registered");
+      expect(registered, "ready.sh returned before w-4 had registered").to.include("w-4");
+    });
+
+    it("checks Cilium only when it is the CNI", async () => {
+      const cluster = sim.current();
+      await cluster.fault("cilium-unavailable", "w-1");
+      expect((await ready({ CNI: "flannel" })).status).to.equal(0);
+      const withCilium = await ready({ READY_TIMEOUT: "3s" });
+      expect(withCilium.status).to.equal(1);
+    });
+
+    it("fails the update when a node does not become Ready", async () => {
+      const cluster = sim.current();
+      await cluster.fault("stay-notready", "w-2");
+      const result = await ready({ READY_TIMEOUT: "3s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/Kubernetes is not ready after 3s/);
+    });
+  });
+
+  describe("decommission (before a node's VM is deleted)", () => {
+    const sim = withCluster();
+    const decommission = (name: string, extra: Record<string, string> = {}) => {
+      const node = NODES.find((n) => n.name === name) as NodeSpec;
+      return runScript(sim.current(), DECOMMISSION_SCRIPT, {
+        NODE_NAME: node.name,
+        NODE_IP: node.ip,
+        ROLE: node.role,
+        TEARDOWN: "false",
+        RESET_TIMEOUT: "1m",
+        ...extra,
+      });
+    };
+    const kubernetesNodes = () =>
+      execFileSync(
+        join(sim.current().env.PATH.split(":")[0], "kubectl"),
+        ["get", "nodes", "-o", "jsonpath={.items[*].metadata.name}"],
+        {
+          env: { ...sim.current().env, HOME: sim.current().dir, KUBECONFIG: sim.current().kubeconfig },
+          encoding: "utf8",
+        },
+      ).split(" ");
+
+    it("drains and resets a worker, then deletes its Node object", async () => {
+      const cluster = sim.current();
+      const result = await decommission("w-2");
+      expect(result.status, result.output).to.equal(0);
+      // talosctl reset --wait returns at stopAllServices, while the node goes on to wipe itself.
+      await waitForEvent(cluster, "w-2", "reset");
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "reset")).to.deep.equal(["w-2"]);
+      expect(kubernetesNodes()).to.not.include("w-2");
+      assertInvariants(timeline, NODES);
+    });
+
+    it("makes a control plane leave etcd gracefully, through another control plane", async () => {
+      const cluster = sim.current();
+      const result = await decommission("cp-1");
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("leaving etcd (3 members)");
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "etcd-left")).to.deep.equal(["cp-1"]);
+      // talosctl -e 127.0.0.12,127.0.0.13: either, never the node itself.
+      expect(events(timeline, "reset-start", true)).to.have.length(1);
+      expect(events(timeline, "reset-start", true)[0]).to.match(/^cp-1 via 127\.0\.0\.1[23]$/);
+      expect((await cluster.nodes()).filter((n) => n.etcdMember).map((n) => n.name)).to.deep.equal([
+        "cp-2",
+        "cp-3",
+      ]);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("goes through a control plane that answers when its recorded endpoints include a gone one", async () => {
+      const cluster = sim.current();
+      expect((await decommission("cp-1")).status).to.equal(0);
+      // The endpoints come from the command's last state: cp-1 is gone, cp-3 goes now.
+      const result = await decommission("cp-3");
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("leaving etcd (2 members)");
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "etcd-left")).to.deep.equal(["cp-1", "cp-3"]);
+      assertInvariants(timeline, NODES);
+    });
+
+    it("refuses to delete a worker's VM undrained when no control plane answers", async () => {
+      const cluster = sim.current();
+      for (const cp of ["cp-1", "cp-2", "cp-3"]) {
+        await cluster.fault("unreachable", cp);
+      }
+      const result = await decommission("w-1");
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /w-1 \(127\.0\.0\.21\): no control plane of 127\.0\.0\.11 127\.0\.0\.12 127\.0\.0\.13 answers/,
+      );
+      expect(events(await cluster.timeline(), "reset-start")).to.deep.equal([]);
+    });
+
+    it("does nothing in a teardown", async () => {
+      const cluster = sim.current();
+      const result = await decommission("w-1", { TEARDOWN: "true" });
+      expect(result.status, result.output).to.equal(0);
+      expect(events(await cluster.timeline(), "reset-start")).to.deep.equal([]);
+    });
+
+    it("removes one node at a time, so etcd members never leave together", async () => {
+      const cluster = sim.current();
+      const results = await Promise.all([decommission("cp-2"), decommission("cp-3")]);
+      expect(results.map((r) => r.status)).to.deep.equal([0, 0]);
+      const timeline = await cluster.timeline();
+      const [first, second] = events(timeline, "reset-start");
+      const firstDown = timeline.find((e) => e.node === first && e.event === "down")?.ms ?? Infinity;
+      const secondStart = timeline.find((e) => e.node === second && e.event === "reset-start")?.ms ?? 0;
+      expect(secondStart, "the second reset starts after the first node is down").to.be.greaterThan(
+        firstDown,
+      );
+      expect(existsSync(join(cluster.dir, "talos-proxmox-lab.lock"))).to.equal(false);
+      assertInvariants(timeline, NODES);
+    });
+  });
+
+  describe("the last etcd member", () => {
+    const sim = withCluster(() => [NODES[0], NODES[3]]);
+
+    it("is left alone", async () => {
+      const cluster = sim.current();
+      const result = await runScript(cluster, DECOMMISSION_SCRIPT, {
+        NODE_NAME: "cp-1",
+        NODE_IP: ip("cp-1"),
+        ROLE: "controlplane",
+        TEARDOWN: "false",
+        RESET_TIMEOUT: "1m",
+        CONTROL_PLANE_ENDPOINTS: ip("cp-1"),
+      });
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("the last etcd member; nothing to leave");
+      expect(events(await cluster.timeline(), "reset-start")).to.deep.equal([]);
+    });
+  });
+});

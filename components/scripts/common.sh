@@ -124,7 +124,18 @@ live_control_plane() {
 # coredns Deployment, controllers/k8s/internal/k8stemplates/coredns.go) and, with CNI=cilium, the
 # Cilium agents rolled out (the chart's cilium DaemonSet). kubectl's exit statuses decide; nothing is
 # parsed from its output.
+# `kubectl wait --all` waits only for the Node objects that exist when it starts (kubectl v1.36
+# pkg/cmd/wait/wait.go resolves the objects once), and a node still installing has none yet: so the
+# nodes NODES names are first waited for to be created (--for=create, kubectl 1.31 and later).
 kubernetes_ready() {
+  local node named=""
+  for node in ${NODES:-}; do
+    named="$named node/$node"
+  done
+  if [ -n "$named" ]; then
+    # shellcheck disable=SC2086 # one argument per node
+    kubectl wait --for=create $named --timeout "$1" >/dev/null || return 1
+  fi
   kubectl wait --for=condition=Ready nodes --all --timeout "$1" >/dev/null || return 1
   if [ "$CNI" = "cilium" ]; then
     kubectl -n kube-system rollout status daemonset/cilium --timeout "$1" >/dev/null || return 1

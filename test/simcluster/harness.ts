@@ -44,17 +44,34 @@ export function clusterTools(): ClusterTools {
   return tools;
 }
 
-/** Starts a cluster of these nodes for the current test and stops it after. */
-export function withCluster(specs: () => NodeSpec[] = () => NODES): { current: () => SimulatedCluster } {
+export interface ClusterUnderTest {
+  current(): SimulatedCluster;
+  /** The batch size of workers the current test's roll may take down together (1 unless set). */
+  allowWorkersDown(count: number): void;
+}
+
+/**
+ * Starts a cluster of these nodes for each test and stops it after. After every test that passed, the
+ * day-2 invariants are checked on what its nodes went through (assertInvariants).
+ */
+export function withCluster(specs: () => NodeSpec[] = () => NODES): ClusterUnderTest {
   let cluster: SimulatedCluster | undefined;
+  let workersDown = 1;
   beforeEach(async function () {
     this.timeout(180_000);
+    workersDown = 1;
     cluster = await startCluster(clusterTools(), specs());
   });
   afterEach(async function () {
     this.timeout(60_000);
-    await cluster?.stop();
-    cluster = undefined;
+    try {
+      if (cluster && this.currentTest?.state === "passed") {
+        assertInvariants(await cluster.timeline(), specs(), workersDown);
+      }
+    } finally {
+      await cluster?.stop();
+      cluster = undefined;
+    }
   });
   return {
     current: () => {
@@ -62,6 +79,9 @@ export function withCluster(specs: () => NodeSpec[] = () => NODES): { current: (
         throw new Error("no simulated cluster is running");
       }
       return cluster;
+    },
+    allowWorkersDown: (count) => {
+      workersDown = count;
     },
   };
 }

@@ -80,7 +80,8 @@ export type FaultKind =
   | "etcd-unhealthy"
   | "stay-notready"
   | "cilium-unavailable"
-  | "keep-staged";
+  | "keep-staged"
+  | "block-drain";
 
 export interface NodeState {
   name: string;

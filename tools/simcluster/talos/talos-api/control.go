@@ -20,10 +20,10 @@ import (
 // (the reboot sequence fails before the node goes down), unreachable (its API stops answering),
 // etcd-unhealthy (its member reports an error), stay-notready (its kubelet reports NotReady),
 // cilium-unavailable (its cilium agent is not available), keep-staged (its next boot ignores the staged
-// config).
+// config), block-drain (a PodDisruptionBudget forbids evicting its workload pod).
 var faultKinds = map[string]bool{
 	"fail-upgrade": true, "fail-reboot": true, "unreachable": true, "etcd-unhealthy": true,
-	"stay-notready": true, "cilium-unavailable": true, "keep-staged": true,
+	"stay-notready": true, "cilium-unavailable": true, "keep-staged": true, "block-drain": true,
 }
 
 // NodeState is a node as GET /nodes reports it.
@@ -52,7 +52,7 @@ func (c *Cluster) controlHandler() http.Handler {
 		}
 
 		if err := json.NewDecoder(r.Body).Decode(&req); err != nil || !faultKinds[req.Kind] || req.Node == "" {
-			http.Error(w, "want {kind, node, set}; kinds: fail-upgrade fail-reboot unreachable etcd-unhealthy stay-notready cilium-unavailable keep-staged", http.StatusBadRequest)
+			http.Error(w, "want {kind, node, set}; kinds: fail-upgrade fail-reboot unreachable etcd-unhealthy stay-notready cilium-unavailable keep-staged block-drain", http.StatusBadRequest)
 
 			return
 		}
@@ -88,6 +88,8 @@ func (c *Cluster) controlHandler() http.Handler {
 			err = target.reportStatus()
 		case req.Kind == "cilium-unavailable":
 			err = c.updateControllers()
+		case req.Kind == "block-drain" && target != nil:
+			err = c.blockDrain(target, req.Set)
 		}
 
 		if err != nil {

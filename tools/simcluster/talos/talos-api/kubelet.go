@@ -12,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/watch"
 )
 
@@ -180,15 +181,33 @@ func (n *Node) kubeletUp() error {
 		return err
 	}
 
-	_, err = c.kube.CoreV1().Pods(workloadNamespace).Create(ctx, &corev1.Pod{
+	pods := c.kube.CoreV1().Pods(workloadNamespace)
+
+	pod, err := pods.Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: workloadName(n), Labels: map[string]string{"app": workloadName(n)}},
 		Spec:       corev1.PodSpec{NodeName: n.Name, Containers: []corev1.Container{{Name: "main", Image: "registry.k8s.io/pause:3.10"}}},
 	}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+
+	if err != nil {
 		return err
 	}
 
-	return nil
+	// Running and Ready, as the kubelet reports a started pod: the Eviction API checks a
+	// PodDisruptionBudget only for such a pod, never for a Pending one (canIgnorePDB,
+	// pkg/registry/core/pod/storage/eviction.go).
+	now := metav1.NewTime(time.Now())
+	pod.Status = corev1.PodStatus{
+		Phase:      corev1.PodRunning,
+		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: now}},
+		HostIP:     n.IP,
+		StartTime:  &now,
+	}
+	_, err = pods.UpdateStatus(ctx, pod, metav1.UpdateOptions{})
+
+	return err
 }
 
 // kubeletDown: the kubelet stopped posting status; the node lifecycle controller marks the node's Ready
@@ -401,3 +420,43 @@ func sortedCopy(list []string) []string {
 
 	return out
 }
+
+// blockDrain creates a PodDisruptionBudget that forbids evicting the node's workload pod, its status set
+// as the disruption controller would (pkg/controller/disruption: one healthy pod, one desired, none
+// allowed to go), so the Eviction API answers 429 (pkg/registry/core/pod/storage/eviction.go) and a drain
+// retries until its timeout. Clearing the fault deletes it.
+func (c *Cluster) blockDrain(n *Node, block bool) error {
+	pdbs := c.kube.PolicyV1().PodDisruptionBudgets(workloadNamespace)
+	name := workloadName(n)
+
+	if !block {
+		err := pdbs.Delete(c.ctx, name, metav1.DeleteOptions{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+
+		return err
+	}
+
+	one := intstr.FromInt32(1)
+
+	pdb, err := pdbs.Create(c.ctx, &policyv1.PodDisruptionBudget{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: policyv1.PodDisruptionBudgetSpec{
+			MinAvailable: &one,
+			Selector:     &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+		},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		return err
+	}
+
+	pdb.Status = policyv1.PodDisruptionBudgetStatus{
+		ObservedGeneration: pdb.Generation, CurrentHealthy: 1, DesiredHealthy: 1, ExpectedPods: 1, DisruptionsAllowed: 0,
+	}
+
+	_, err = pdbs.UpdateStatus(c.ctx, pdb, metav1.UpdateOptions{})
+
+	return err
+}
+

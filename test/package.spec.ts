@@ -104,7 +104,7 @@ describe("the npm package", function () {
     ]);
     // The lifecycle scripts ship with the package.
     expect(result.rolloutUpdate).to.include('upgrade --image "$TARGET_IMAGE"');
-    expect(result.configRollUpdate).to.include("reboot --drain --wait");
+    expect(result.configRollUpdate).to.include("reboot --drain --drain-timeout");
   });
 });
 

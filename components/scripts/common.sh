@@ -143,6 +143,16 @@ kubernetes_ready() {
   kubectl -n kube-system rollout status deployment/coredns --timeout "$1" >/dev/null
 }
 
+# After a drain failed: the PodDisruptionBudgets that allow no eviction now, which hold a drain until its
+# timeout (talosctl's drain and kubectl drain retry a refused eviction, k8s.io/kubectl pkg/drain; the
+# error they end with names the pod, not the budget). Empty when there are none or the API cannot say.
+budgets_hint() {
+  local budgets
+  budgets=$(kubectl get poddisruptionbudgets --all-namespaces \
+    -o jsonpath='{range .items[?(@.status.disruptionsAllowed==0)]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null || true)
+  [ -z "$budgets" ] || printf ' PodDisruptionBudgets that allow no eviction now: %s(a drain waits on them; the node may be left cordoned).' "$budgets"
+}
+
 # The cluster's admin kubeconfig, fetched through Talos from control plane $1 into the private directory.
 use_kubeconfig() {
   talosctl -e "$1" -n "$1" kubeconfig --force --merge=false "$work/kubeconfig" >/dev/null

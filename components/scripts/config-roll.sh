@@ -16,9 +16,13 @@ reboot_node() {
     log "$name ($ip): runs its latest config, skipped"
     return 0
   fi
+  before_control_plane "$name" "$ip"
   log "$name ($ip): a staged config waits for a reboot: cordon, drain, reboot, uncordon"
-  talosctl -e "$(endpoint_for "$ip")" -n "$ip" reboot --drain --wait --timeout "$REBOOT_TIMEOUT" ||
-    fail "$name ($ip): the reboot failed; the roll stops here. Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
+  # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (--drain-timeout,
+  # cmd/talosctl/pkg/talos/nodedrain/nodedrain.go DefaultDrainTimeout): a PodDisruptionBudget that
+  # allows no eviction holds it until then.
+  talosctl -e "$(endpoint_for "$ip")" -n "$ip" reboot --drain --drain-timeout "$REBOOT_TIMEOUT" --wait --timeout "$REBOOT_TIMEOUT" ||
+    fail "$name ($ip): the reboot failed; the roll stops here.$(budgets_hint) Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
   [ "$(config_state "$ip")" = "applied" ] ||
     fail "$name ($ip) came back still holding a staged config; the roll stops here."
   log "$name ($ip): runs its new config"

@@ -1,6 +1,6 @@
-# Takes NODE_NAME (NODE_IP, ROLE) out of the cluster before its VM is deleted: a graceful reset (cordon,
-# drain, and for a control plane leaving etcd), then its Kubernetes Node object. One removal at a time,
-# so etcd members never leave together. With TEARDOWN=true (the whole cluster goes) it does nothing.
+# Takes NODE_NAME (NODE_IP, ROLE) out of the cluster before its VM is deleted: a drain that must succeed,
+# a graceful reset (for a control plane, leaving etcd), then its Kubernetes Node object. One removal at a
+# time, so etcd members never leave together. With TEARDOWN=true (the whole cluster goes) it does nothing.
 if [ "$TEARDOWN" = "true" ]; then
   log "$NODE_NAME ($NODE_IP): teardown, no drain and no etcd leave; the VM goes with the cluster"
   exit 0
@@ -42,8 +42,18 @@ if [ "$ROLE" = "controlplane" ]; then
 else
   log "$NODE_NAME ($NODE_IP): draining"
 fi
+use_kubeconfig "$ep"
+# Drain first, and stop if it fails: Talos's graceful reset only logs a drain error and goes on
+# (v1.13.9 v1alpha1_sequencer.go, taskErrorHandler(logError, CordonAndDrainNode)). kubectl drain
+# evicts through the Eviction API, so PodDisruptionBudgets hold, with the options talosctl's own drain
+# uses (cmd/talosctl/pkg/talos/nodedrain/nodedrain.go: Force, IgnoreAllDaemonSets, DeleteEmptyDirData).
+if kubectl get node "$NODE_NAME" >/dev/null 2>&1; then
+  kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --force --timeout "$RESET_TIMEOUT" ||
+    fail "$NODE_NAME ($NODE_IP): the drain failed (above; a PodDisruptionBudget that allows no eviction holds it), so the node was not reset and its VM stays. It is cordoned. Let its pods go (or scale what the budget protects), or set cluster.teardown: true if the whole cluster goes, then run pulumi up again."
+else
+  log "$NODE_NAME: no Kubernetes node of that name (it never registered): nothing to drain"
+fi
 talosctl -e "$(other_endpoints "$NODE_IP")" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
   fail "$NODE_NAME ($NODE_IP): the graceful reset failed, so its VM stays. Inspect it (talosctl -n $NODE_IP dmesg), or set cluster.teardown: true if the whole cluster goes, then run again."
-use_kubeconfig "$ep"
 kubectl delete node "$NODE_NAME" --ignore-not-found
 log "$NODE_NAME: out of the cluster"

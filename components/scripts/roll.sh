@@ -23,12 +23,35 @@ worker_ips=$(ips_of "$workers")
 first_cp=$(printf '%s\n' "$control_planes" | awk 'NF {print $2; exit}')
 [ -n "$first_cp" ] || fail "the cluster lists no control-plane node; is the API reachable?"
 
+# Talos's own cluster checks (talosctl health, run by a control plane: etcd healthy on every member and
+# its members the control planes, every node's API and boot, the Kubernetes nodes registered).
+talos_health() {
+  set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
+  [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
+  talosctl -e "$first_cp" -n "$first_cp" health "$@"
+}
+
+# Before a control plane goes down: Talos's checks, so that every etcd member is healthy and quorum
+# survives losing this one. Nothing else checks it: talosctl upgrade of a 1.13 node goes through
+# LifecycleService.Upgrade, which skips the old etcd check (ValidateForUpgrade,
+# internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go), a reboot has no etcd step
+# (v1alpha1_sequencer.go), and the gate after a node runs only after a node that changed: the first
+# control plane of a roll, or of a resume, would go down unchecked.
+before_control_plane() {
+  local name=$1 ip=$2
+  case ",$cp_ips," in
+    *",$ip,"*) ;;
+    *) return 0 ;;
+  esac
+  log "$name ($ip): checking etcd and the cluster before this control plane goes down"
+  talos_health ||
+    fail "$name ($ip): the cluster is not healthy (talosctl health above), so taking this control plane down could lose etcd quorum; nothing was done to it. Fix it (talosctl -n $ip etcd status), then run pulumi up again to resume."
+}
+
 health_gate() {
   local after=$1
   log "health gate after $after: Talos, etcd, every Kubernetes node Ready, CoreDNS and the CNI rolled out"
-  set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
-  [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
-  talosctl -e "$first_cp" -n "$first_cp" health "$@" ||
+  talos_health ||
     fail "the cluster is not healthy after $after: the roll stops here. Fix it, then run pulumi up again to resume."
   kubernetes_ready "$HEALTH_TIMEOUT" ||
     fail "Kubernetes is not ready after $after (nodes Ready, CoreDNS${CNI:+ and $CNI} rolled out): the roll stops here. Fix it, then run pulumi up again to resume."

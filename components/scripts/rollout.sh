@@ -24,9 +24,11 @@ upgrade_node() {
     log "$name ($ip): on $TARGET_VERSION with the target schematic, skipped"
     return 0
   fi
-  log "$name ($ip): upgrading to $TARGET_IMAGE (cordon, drain, install, reboot)"
-  talosctl -e "$(endpoint_for "$ip")" -n "$ip" upgrade --image "$TARGET_IMAGE" --wait --timeout "$UPGRADE_TIMEOUT" ||
-    fail "$name ($ip): the upgrade failed; the roll stops here. Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
+  before_control_plane "$name" "$ip"
+  log "$name ($ip): upgrading to $TARGET_IMAGE (install, cordon, drain, reboot)"
+  # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (see config-roll.sh).
+  talosctl -e "$(endpoint_for "$ip")" -n "$ip" upgrade --image "$TARGET_IMAGE" --drain-timeout "$UPGRADE_TIMEOUT" --wait --timeout "$UPGRADE_TIMEOUT" ||
+    fail "$name ($ip): the upgrade failed; the roll stops here.$(budgets_hint) Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
   on_target "$ip" ||
     fail "$name ($ip) came back on $(running_version "$ip"), not $TARGET_VERSION with the target schematic; the roll stops here."
   log "$name ($ip): on $TARGET_VERSION"

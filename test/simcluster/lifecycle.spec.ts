@@ -1,8 +1,8 @@
 /**
  * The lifecycle scripts (components/scripts) run by bash against a simulated cluster: real talosctl
  * v1.13.9 and kubectl v1.36.3, a real kube-apiserver v1.36.3 on etcd v3.6.8, and talos-api standing in
- * for the Talos nodes (tools/simcluster). Every scenario also checks the day-2 invariants on what the
- * nodes went through (assertInvariants).
+ * for the Talos nodes (tools/simcluster). After every scenario, withCluster checks the day-2 invariants
+ * on what the nodes went through (assertInvariants).
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
@@ -17,7 +17,6 @@ import {
 } from "../../components/internal/scripts";
 import { NodeSpec } from "../../tools/simcluster/cluster";
 import {
-  assertInvariants,
   clusterTools,
   events,
   machineConfig,
@@ -53,6 +52,16 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
 
   describe("preflight (when the cluster is created)", () => {
     const sim = withCluster();
+
+    it("runs the real programs, each reporting its release version", () => {
+      const tools = clusterTools();
+      const version = (binary: string, ...args: string[]) =>
+        execFileSync(binary, args, { encoding: "utf8", env: { HOME: sim.current().dir } });
+      expect(version(tools.talosctl, "version", "--client", "--short")).to.include("Talos v1.13.9");
+      expect(version(tools.kubectl, "version", "--client")).to.include("Client Version: v1.36.3");
+      expect(version(tools.kubeApiserver, "--version")).to.equal("Kubernetes v1.36.3\n");
+      expect(version(tools.etcd, "--version")).to.include("etcd Version: 3.6.8");
+    });
 
     it("passes with talosctl of the target's minor and kubectl", async () => {
       const result = await runScript(sim.current(), PREFLIGHT_SCRIPT, {
@@ -96,7 +105,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         /via 127\.0\.0\.12$/,
       );
       expect(events(timeline, "uncordoned")).to.have.members(WORKERS_THEN_CONTROL_PLANES);
-      assertInvariants(timeline, NODES);
     });
 
     it("rolls control planes first when asked", async () => {
@@ -108,7 +116,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.status, result.output).to.equal(0);
       const timeline = await cluster.timeline();
       expect(events(timeline, "down")).to.deep.equal(["cp-1", "cp-2", "cp-3", "w-1", "w-2", "w-3"]);
-      assertInvariants(timeline, NODES);
     });
 
     it("stops at a failed upgrade, and the next run resumes after the nodes already on the target", async () => {
@@ -128,7 +135,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       );
       const timeline = await cluster.timeline();
       expect(events(timeline, "down")).to.deep.equal(WORKERS_THEN_CONTROL_PLANES);
-      assertInvariants(timeline, NODES);
     });
 
     it("touches nothing on a converged cluster: no upgrade, no reboot, no health gate", async () => {
@@ -155,7 +161,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.output).to.match(/the cluster is not healthy after w-1: the roll stops here/);
       const timeline = await cluster.timeline();
       expect(events(timeline, "down")).to.deep.equal(["w-1"]);
-      assertInvariants(timeline, NODES);
     });
 
     it("stops when Kubernetes is not ready after a node, which talosctl health does not check under Cilium", async () => {
@@ -170,11 +175,31 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       );
       const timeline = await cluster.timeline();
       expect(events(timeline, "down")).to.deep.equal(["w-1"]);
-      assertInvariants(timeline, NODES);
+    });
+
+    it("checks etcd before the first control plane goes down, and stops before it when a member is unhealthy", async () => {
+      // Issue 19, item 1: talosctl upgrade on 1.13 nodes skips the etcd check, and the gate ran only
+      // after a changed node, so cp-1 went down beside an unhealthy cp-3: quorum lost.
+      const cluster = sim.current();
+      await cluster.fault("etcd-unhealthy", "cp-3");
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, {
+        ...ROLLOUT_ENV,
+        ORDER: "control-plane-first",
+        HEALTH_TIMEOUT: "3s",
+      });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /cp-1 \(127\.0\.0\.11\): the cluster is not healthy .*could lose etcd quorum; nothing was done to it/,
+      );
+      expect(result.output).to.include("waiting for etcd to be healthy");
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "upgrade-installed")).to.deep.equal([]);
+      expect(events(timeline, "down")).to.deep.equal([]);
     });
 
     it("upgrades workers in batches when asked, control planes still one by one", async () => {
       const cluster = sim.current();
+      sim.allowWorkersDown(2);
       const result = await runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, MAX_PARALLEL_WORKERS: "2" });
       expect(result.status, result.output).to.equal(0);
       const timeline = await cluster.timeline();
@@ -190,7 +215,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       };
       expect(overlap("w-1", "w-2"), "w-1 and w-2 in one batch").to.equal(true);
       expect(overlap("w-2", "w-3"), "w-3 in the next batch").to.equal(false);
-      assertInvariants(timeline, NODES, 2);
     });
 
     it("upgrades a node whose extensions changed even if its version did not", async () => {
@@ -231,7 +255,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(again.status, again.output).to.equal(0);
       expect(again.output).to.include("Kubernetes: on 1.36.3, skipped");
       expect(cluster.upgradeK8sCalls()).to.have.length(1);
-      assertInvariants(timeline, NODES);
     });
   });
 
@@ -279,7 +302,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
           ["w-2", "cp-1", "cp-3"].includes(node.name),
         );
       }
-      assertInvariants(timeline, NODES);
     });
 
     it("touches nothing on a converged cluster", async () => {
@@ -320,7 +342,31 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(second.status, second.output).to.equal(0);
       const timeline = await cluster.timeline();
       expect(events(timeline, "down")).to.deep.equal(["w-1", "w-2", "w-3", "cp-1"]);
-      assertInvariants(timeline, NODES);
+    });
+
+    it("stops at a drain that a PodDisruptionBudget blocks, before the node goes down", async () => {
+      const cluster = sim.current();
+      apply(["w-1"], PROXY, "staged");
+      await cluster.fault("block-drain", "w-1");
+      const result = await rollConfigs({ REBOOT_TIMEOUT: "8s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(/w-1 \(127\.0\.0\.21\): the reboot failed; the roll stops here/);
+      expect(result.output).to.include(
+        "PodDisruptionBudgets that allow no eviction now: default/workload-w-1",
+      );
+      expect(events(await cluster.timeline(), "down")).to.deep.equal([]);
+    });
+
+    it("checks etcd before rebooting a control plane", async () => {
+      const cluster = sim.current();
+      apply(["cp-1"], PROXY, "staged");
+      await cluster.fault("etcd-unhealthy", "cp-2");
+      const result = await rollConfigs({ HEALTH_TIMEOUT: "3s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /cp-1 \(127\.0\.0\.11\): the cluster is not healthy .*could lose etcd quorum/,
+      );
+      expect(events(await cluster.timeline(), "down")).to.deep.equal([]);
     });
 
     it("stops when a node comes back still holding its staged config", async () => {
@@ -330,7 +376,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       const result = await rollConfigs();
       expect(result.status).to.equal(1);
       expect(result.output).to.match(/w-1 \(127\.0\.0\.21\) came back still holding a staged config/);
-      assertInvariants(await cluster.timeline(), NODES);
     });
 
     it("stops when Kubernetes is not ready after a reboot", async () => {
@@ -344,7 +389,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.output).to.match(/Kubernetes is not ready after w-1/);
       const timeline = await cluster.timeline();
       expect(events(timeline, "down")).to.deep.equal(["w-1"]);
-      assertInvariants(timeline, NODES);
     });
   });
 
@@ -432,7 +476,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       const timeline = await cluster.timeline();
       expect(events(timeline, "reset")).to.deep.equal(["w-2"]);
       expect(kubernetesNodes()).to.not.include("w-2");
-      assertInvariants(timeline, NODES);
     });
 
     it("makes a control plane leave etcd gracefully, through another control plane", async () => {
@@ -449,7 +492,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         "cp-2",
         "cp-3",
       ]);
-      assertInvariants(timeline, NODES);
     });
 
     it("goes through a control plane that answers when its recorded endpoints include a gone one", async () => {
@@ -461,7 +503,20 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.output).to.include("leaving etcd (2 members)");
       const timeline = await cluster.timeline();
       expect(events(timeline, "etcd-left")).to.deep.equal(["cp-1", "cp-3"]);
-      assertInvariants(timeline, NODES);
+    });
+
+    it("stops before the reset when a PodDisruptionBudget blocks the drain", async () => {
+      // Issue 19, item 4: Talos's graceful reset only logs a failed drain and resets anyway.
+      const cluster = sim.current();
+      await cluster.fault("block-drain", "w-2");
+      const result = await decommission("w-2", { RESET_TIMEOUT: "5s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /w-2 \(127\.0\.0\.22\): the drain failed .*the node was not reset and its VM stays/,
+      );
+      expect(result.output).to.include("disruption budget");
+      expect(events(await cluster.timeline(), "reset-start")).to.deep.equal([]);
+      expect(kubernetesNodes()).to.include("w-2");
     });
 
     it("refuses to delete a worker's VM undrained when no control plane answers", async () => {
@@ -496,7 +551,6 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         firstDown,
       );
       expect(existsSync(join(cluster.dir, "talos-proxmox-lab.lock"))).to.equal(false);
-      assertInvariants(timeline, NODES);
     });
   });
 

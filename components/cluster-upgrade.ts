@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cni } from "./internal/machine-config";
-import { PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { PREFLIGHT_SCRIPT, ROLLOUT_SCRIPT, SCRIPT_INTERPRETER, NO_PREVIOUS_OUTPUT } from "./internal/scripts";
 import { checkDuration, checkInteger, Problem, show } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import { TalosImage } from "./talos-image";
@@ -69,6 +69,7 @@ export class ClusterUpgrade extends pulumi.ComponentResource {
       `${name}-rollout`,
       {
         interpreter: SCRIPT_INTERPRETER,
+        addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT,
         create: PREFLIGHT_SCRIPT,
         update: ROLLOUT_SCRIPT,
         environment: {

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import { checkRollSettings, UpgradeOrder } from "./cluster-upgrade";
 import { Cni } from "./internal/machine-config";
-import { CONFIG_ROLL_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { CONFIG_ROLL_SCRIPT, SCRIPT_INTERPRETER, NO_PREVIOUS_OUTPUT } from "./internal/scripts";
 import { throwIfProblems } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
@@ -86,6 +86,7 @@ export function configRoll(
     name,
     {
       interpreter: SCRIPT_INTERPRETER,
+      addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT,
       create: CONFIG_ROLL_SCRIPT,
       update: CONFIG_ROLL_SCRIPT,
       environment: {

@@ -1,7 +1,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { Cni } from "./internal/machine-config";
-import { READY_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { READY_SCRIPT, SCRIPT_INTERPRETER, NO_PREVIOUS_OUTPUT } from "./internal/scripts";
 import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
 import { ClientConfiguration } from "./talos/provider";
@@ -79,6 +79,7 @@ export function kubernetesReady(
     name,
     {
       interpreter: SCRIPT_INTERPRETER,
+      addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT,
       create: READY_SCRIPT,
       environment: {
         CLUSTER: args.clusterName,

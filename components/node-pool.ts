@@ -9,7 +9,7 @@ import { checkConfigPatches } from "./internal/config-patches";
 import { parseIPv4 } from "./internal/ipv4";
 import { installPatch, Patch, renderPatch } from "./internal/machine-config";
 import { NodeRole } from "./internal/node-rules";
-import { DECOMMISSION_SCRIPT, SCRIPT_INTERPRETER } from "./internal/scripts";
+import { DECOMMISSION_SCRIPT, SCRIPT_INTERPRETER, NO_PREVIOUS_OUTPUT } from "./internal/scripts";
 import { Problem, show } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
@@ -164,6 +164,7 @@ export function createPoolNodes(
       `${name}-${node.name}-decommission`,
       {
         interpreter: SCRIPT_INTERPRETER,
+        addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT,
         create: "true",
         delete: DECOMMISSION_SCRIPT,
         environment: {

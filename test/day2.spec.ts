@@ -38,6 +38,18 @@ async function bumped(stack: "homelab" | "prod", edit: (c: Cluster) => void) {
 }
 
 describe("day 2", () => {
+  it("never hands a lifecycle command its previous output in its environment", async () => {
+    // pulumi-command v1.2.1 would (commandOutputs.go), and a roll's talosctl progress on a large cluster
+    // outgrows Linux's 128 KiB limit for one variable: the next run could not start.
+    for (const stack of ["homelab", "prod"] as const) {
+      const commands = ofType(succeeded(await runStack(stack)), COMMAND);
+      expect(commands.length, stack).to.be.greaterThan(3);
+      for (const command of commands) {
+        expect(command.inputs.addPreviousOutputInEnv, command.name).to.equal(false);
+      }
+    }
+  });
+
   it("rolls a Talos version bump through the upgrade machinery and the configs only", async () => {
     const [before, after] = await bumped("prod", (c) => (c.talosVersion = "v1.13.10"));
     const changes = named(diff(before, after));

@@ -29,3 +29,12 @@ export const READY_SCRIPT = script("ready");
 
 /** bash (3.2 and up), the same on Linux and macOS. */
 export const SCRIPT_INTERPRETER = ["/bin/bash", "-c"];
+
+/**
+ * Every lifecycle command's addPreviousOutputInEnv: off. pulumi-command passes the previous run's stdout
+ * and stderr to the next run as PULUMI_COMMAND_STDOUT and PULUMI_COMMAND_STDERR (v1.2.1
+ * provider/pkg/provider/local/commandOutputs.go), and talosctl writes a progress line per node and step
+ * to stderr: over 128 KiB in one variable, Linux refuses to start the command ("argument list too
+ * long", pulumi/pulumi-command#285 and #552). The scripts never read them.
+ */
+export const NO_PREVIOUS_OUTPUT = false;

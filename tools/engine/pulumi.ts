@@ -7,7 +7,7 @@
  * cache by tools/go-tool.sh. A workspace is a copy of the project in a temporary directory with a file
  * backend and a Pulumi home of its own, so that a run never touches the checkout or the user's Pulumi.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import {
   copyFileSync,
   cpSync,
@@ -22,9 +22,9 @@ import {
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { TALOS_PROVIDER_VERSION } from "../../components/talos/provider";
+import { goTool as buildGoTool } from "../go-tool";
 
 export const PROJECT_DIR = resolve(__dirname, "..", "..");
-const GO_TOOL = join(__dirname, "..", "go-tool.sh");
 const CLI_PACKAGE = "github.com/pulumi/pulumi/pkg/v3/cmd/pulumi";
 /**
  * An installed Pulumi CLI to run instead of the one built here (on a connected machine: the normal
@@ -40,10 +40,7 @@ export interface EngineTools {
 }
 
 function goTool(args: string[]): string {
-  return execFileSync("bash", [GO_TOOL, __dirname, "build", ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
+  return buildGoTool(__dirname, args);
 }
 
 /** The version of a module tools/engine/go.mod requires. */

@@ -4,7 +4,7 @@
  * the stand-in for the Talos nodes, one mTLS listener per node on 127.0.0.x:50000. Each program is
  * built from the Go module proxy once per source version into the cache by tools/go-tool.sh.
  */
-import { ChildProcess, execFileSync, spawn } from "node:child_process";
+import { ChildProcess, spawn } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import {
   closeSync,
@@ -20,8 +20,8 @@ import { request } from "node:https";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { goTool } from "../go-tool";
 
-const GO_TOOL = join(__dirname, "..", "go-tool.sh");
 const KUBE_MODULE = join(__dirname, "kube");
 const TALOS_MODULE = join(__dirname, "talos");
 /** Both report the release's version, as release builds do (k8s.io/component-base/version). */
@@ -38,13 +38,6 @@ export interface ClusterTools {
   kubectl: string;
   talosctl: string;
   talosApi: string;
-}
-
-function goTool(module: string, args: string[]): string {
-  return execFileSync("bash", [GO_TOOL, module, "build", ...args], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
 }
 
 /** Builds the five programs (each once per source version). Cold, about 25 minutes on 2 cores. */

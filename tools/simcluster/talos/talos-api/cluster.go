@@ -195,6 +195,15 @@ func (c *Cluster) node(ip string) *Node {
 	return c.nodes[ip]
 }
 
+// answers: the node is up and its API is not cut off by the "unreachable" fault.
+func (c *Cluster) answers(n *Node) bool {
+	c.mu.Lock()
+	up := n.up
+	c.mu.Unlock()
+
+	return up && !c.fault("unreachable", n)
+}
+
 // fault returns whether a fault of this kind is set on the node (by name or IP).
 func (c *Cluster) fault(kind string, n *Node) bool {
 	c.mu.Lock()

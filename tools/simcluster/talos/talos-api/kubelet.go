@@ -459,4 +459,3 @@ func (c *Cluster) blockDrain(n *Node, block bool) error {
 
 	return err
 }
-

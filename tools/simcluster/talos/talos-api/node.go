@@ -288,20 +288,7 @@ func (n *Node) persist(data []byte) error {
 	st := n.resources
 	n.cluster.mu.Unlock()
 
-	ctx := context.Background()
-	res := config.NewMachineConfigWithID(cfg, config.PersistentID)
-
-	if err = st.Create(ctx, res); state.IsConflictError(err) {
-		current, getErr := st.Get(ctx, res.Metadata())
-		if getErr != nil {
-			return getErr
-		}
-
-		res.Metadata().SetVersion(current.Metadata().Version())
-		err = st.Update(ctx, res)
-	}
-
-	return err
+	return put(st, config.NewMachineConfigWithID(cfg, config.PersistentID))
 }
 
 // applyLive makes a config the running one without a reboot (NO_REBOOT / AUTO applied immediately).
@@ -316,8 +303,26 @@ func (n *Node) applyLive(data []byte) error {
 	st := n.resources
 	n.cluster.mu.Unlock()
 
+	if err = put(st, config.NewMachineConfigWithID(cfg, config.ActiveID)); err != nil {
+		return err
+	}
+
+	err = st.Destroy(context.Background(), config.NewMachineConfigWithID(cfg, config.PersistentID).Metadata())
+	if err != nil && !state.IsNotFoundError(err) {
+		return err
+	}
+
+	return nil
+}
+
+// put creates a resource, or updates it over the version the state holds.
+func put(st state.State, res resource.Resource) error {
 	ctx := context.Background()
-	res := config.NewMachineConfigWithID(cfg, config.ActiveID)
+
+	err := st.Create(ctx, res)
+	if !state.IsConflictError(err) {
+		return err
+	}
 
 	current, err := st.Get(ctx, res.Metadata())
 	if err != nil {
@@ -326,15 +331,7 @@ func (n *Node) applyLive(data []byte) error {
 
 	res.Metadata().SetVersion(current.Metadata().Version())
 
-	if err = st.Update(ctx, res); err != nil {
-		return err
-	}
-
-	if err = st.Destroy(ctx, config.NewMachineConfigWithID(cfg, config.PersistentID).Metadata()); err != nil && !state.IsNotFoundError(err) {
-		return err
-	}
-
-	return nil
+	return st.Update(ctx, res)
 }
 
 // lock takes Talos's sequencer lock: one sequence at a time ("locked" in

@@ -90,11 +90,7 @@ func (a *api) target(ctx context.Context) (*Node, error) {
 		return nil, status.Errorf(codes.Unavailable, "connection error: desc = \"transport: Error while dialing: dial tcp %s:50000: connect: connection refused\"", ip)
 	}
 
-	a.cluster.mu.Lock()
-	up := n.up
-	a.cluster.mu.Unlock()
-
-	if !up || a.cluster.fault("unreachable", n) {
+	if !a.cluster.answers(n) {
 		return nil, unavailable(n)
 	}
 
@@ -546,7 +542,7 @@ func (a clusterService) HealthCheck(req *cluster.HealthCheckRequest, srv grpc.Se
 	}{
 		{"etcd to be healthy", func() error { return a.etcdHealthy(info.GetControlPlaneNodes()) }},
 		{"etcd members to be consistent across nodes", func() error { return a.etcdConsistent(info.GetControlPlaneNodes()) }},
-		{"apid to be ready", func() error { return a.nodesAnswer(all) }},
+		{"apid to be ready", func() error { return a.eachNode(all, a.answering) }},
 		{"all nodes to finish boot sequence", func() error { return a.nodesBooted(all) }},
 		{"all k8s nodes to report", func() error { return a.kubernetesNodesReport(srv.Context(), all) }},
 	}
@@ -580,42 +576,42 @@ func (a clusterService) HealthCheck(req *cluster.HealthCheckRequest, srv grpc.Se
 	return nil
 }
 
-func (a *api) lookup(ips []string) ([]*Node, error) {
-	nodes := make([]*Node, 0, len(ips))
-
+// eachNode runs a check on the nodes of these IPs, in order, up to the first that fails it.
+func (a *api) eachNode(ips []string, check func(*Node) error) error {
 	for _, ip := range ips {
 		n := a.cluster.node(ip)
 		if n == nil {
-			return nil, fmt.Errorf("node %s is not known", ip)
+			return fmt.Errorf("node %s is not known", ip)
 		}
 
-		nodes = append(nodes, n)
+		if err := check(n); err != nil {
+			return err
+		}
 	}
 
-	return nodes, nil
+	return nil
+}
+
+func (a *api) answering(n *Node) error {
+	if !a.cluster.answers(n) {
+		return fmt.Errorf("%s: rpc error: code = Unavailable", n.IP)
+	}
+
+	return nil
 }
 
 func (a *api) etcdHealthy(controlPlanes []string) error {
-	nodes, err := a.lookup(controlPlanes)
-	if err != nil {
-		return err
-	}
-
-	for _, n := range nodes {
-		a.cluster.mu.Lock()
-		up := n.up
-		a.cluster.mu.Unlock()
-
-		if !up || a.cluster.fault("unreachable", n) {
-			return fmt.Errorf("%s: rpc error: code = Unavailable", n.IP)
+	return a.eachNode(controlPlanes, func(n *Node) error {
+		if err := a.answering(n); err != nil {
+			return err
 		}
 
 		if a.cluster.fault("etcd-unhealthy", n) {
 			return fmt.Errorf("%s: etcdserver: no leader", n.IP)
 		}
-	}
 
-	return nil
+		return nil
+	})
 }
 
 func (a *api) etcdConsistent(controlPlanes []string) error {
@@ -631,32 +627,8 @@ func (a *api) etcdConsistent(controlPlanes []string) error {
 	return nil
 }
 
-func (a *api) nodesAnswer(ips []string) error {
-	nodes, err := a.lookup(ips)
-	if err != nil {
-		return err
-	}
-
-	for _, n := range nodes {
-		a.cluster.mu.Lock()
-		up := n.up
-		a.cluster.mu.Unlock()
-
-		if !up || a.cluster.fault("unreachable", n) {
-			return fmt.Errorf("%s: rpc error: code = Unavailable", n.IP)
-		}
-	}
-
-	return nil
-}
-
 func (a *api) nodesBooted(ips []string) error {
-	nodes, err := a.lookup(ips)
-	if err != nil {
-		return err
-	}
-
-	for _, n := range nodes {
+	return a.eachNode(ips, func(n *Node) error {
 		a.cluster.mu.Lock()
 		booted := n.booted
 		a.cluster.mu.Unlock()
@@ -664,9 +636,9 @@ func (a *api) nodesBooted(ips []string) error {
 		if !booted {
 			return fmt.Errorf("%s: boot sequence not finished", n.IP)
 		}
-	}
 
-	return nil
+		return nil
+	})
 }
 
 // COSI State, served by COSI's own protobuf server over the target node's resources.

@@ -85,18 +85,6 @@ talos_config_state() {
   '
 }
 
-# A control-plane endpoint other than the node itself (whose API goes away while it reboots or resets).
-endpoint_for() {
-  local ep
-  for ep in $CONTROL_PLANE_ENDPOINTS; do
-    if [ "$ep" != "$1" ]; then
-      echo "$ep"
-      return
-    fi
-  done
-  echo "$1"
-}
-
 # Every control-plane endpoint but the node itself, comma-separated for talosctl -e, which fails over
 # between them: a list replayed from state may name control planes that are already gone.
 other_endpoints() {
@@ -150,11 +138,64 @@ budgets_hint() {
   local budgets
   budgets=$(kubectl get poddisruptionbudgets --all-namespaces \
     -o jsonpath='{range .items[?(@.status.disruptionsAllowed==0)]}{.metadata.namespace}/{.metadata.name}{" "}{end}' 2>/dev/null || true)
-  [ -z "$budgets" ] || printf ' PodDisruptionBudgets that allow no eviction now: %s(a drain waits on them; the node may be left cordoned).' "$budgets"
+  [ -z "$budgets" ] || printf ' PodDisruptionBudgets that allow no eviction now: %s(a drain waits on them).' "$budgets"
 }
 
 # The cluster's admin kubeconfig, fetched through Talos from control plane $1 into the private directory.
 use_kubeconfig() {
   talosctl -e "$1" -n "$1" kubeconfig --force --merge=false "$work/kubeconfig" >/dev/null
   export KUBECONFIG="$work/kubeconfig"
+}
+
+# A control plane other than $1 that answers, else $1 itself if given, else stop: never a fixed one,
+# which may be the broken node a resume must get past.
+answering_control_plane() {
+  local ep
+  ep=$(live_control_plane "$1")
+  [ -n "$ep" ] || ep=$1
+  [ -n "$ep" ] || fail "no control plane of $CONTROL_PLANE_ENDPOINTS answers; is the cluster up?"
+  echo "$ep"
+}
+
+# The cluster's nodes as Kubernetes lists them: control_planes and workers ("name ip" lines, sorted by
+# name), cp_ips and worker_ips (comma-separated).
+read_nodes() {
+  control_planes=$(nodes_of control-plane)
+  workers=$(nodes_of worker)
+  cp_ips=$(ips_of "$control_planes")
+  worker_ips=$(ips_of "$workers")
+  [ -n "$cp_ips" ] || fail "the cluster lists no control-plane node; is the API reachable?"
+}
+nodes_of() { # "control-plane" | "worker" -> lines "name ip", sorted by name
+  local selector=node-role.kubernetes.io/control-plane
+  [ "$1" = "worker" ] && selector="!$selector"
+  kubectl get nodes -l "$selector" \
+    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' |
+    sort
+}
+ips_of() { printf '%s\n' "$1" | awk 'NF {print $2}' | paste -sd, -; }
+
+# Talos's own cluster checks (talosctl health, run by a control plane other than $1 that answers: etcd
+# healthy on every member and its members the control planes, every node's API and boot, the Kubernetes
+# nodes registered), over the nodes read_nodes found.
+talos_health() {
+  local via
+  via=$(answering_control_plane "$1") || return 1
+  set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
+  [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
+  talosctl -e "$via" -n "$via" health "$@"
+}
+
+# Before control plane $2 (named $1) goes down, for $3 ("an upgrade", "a reboot", "its removal"): Talos's
+# checks, so that every etcd member is healthy and quorum survives losing this one. Nothing else checks
+# it before the node is drained: talosctl upgrade of a 1.13 node goes through LifecycleService.Upgrade,
+# which skips the old etcd check (ValidateForUpgrade, v1.13.9
+# internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go); a reboot has no etcd step
+# (v1alpha1_sequencer.go); a graceful reset leaves etcd after its drain, and etcd's own guard there
+# only counts connected members, not healthy ones (etcd v3.6.8 server/etcdserver/server.go
+# mayRemoveMember), a refusal Talos retries for 5 minutes (internal/pkg/etcd/etcd.go LeaveCluster).
+check_etcd_before() {
+  log "$1 ($2): checking etcd and the cluster before $3 takes this control plane down"
+  talos_health "$2" ||
+    fail "$1 ($2): the cluster is not healthy (talosctl health above), so $3 could lose etcd quorum; nothing was done to this node. Fix it (talosctl -n $2 etcd status), then run pulumi up again to resume."
 }

@@ -30,6 +30,7 @@ if [ -z "$ep" ]; then
     fail "$NODE_NAME ($NODE_IP): no control plane of $CONTROL_PLANE_ENDPOINTS answers, so the node cannot be drained. Bring one back, or set cluster.teardown: true if the whole cluster goes, then run again."
   ep=$NODE_IP # the last control plane: it answers for itself
 fi
+use_kubeconfig "$ep"
 if [ "$ROLE" = "controlplane" ]; then
   # talosctl etcd members has no structured output: it prints a table, a header line and then a row per
   # member (v1.13.9 cmd/talosctl/cmd/talos/etcd.go). Count the rows.
@@ -38,11 +39,13 @@ if [ "$ROLE" = "controlplane" ]; then
     log "$NODE_NAME ($NODE_IP): the last etcd member; nothing to leave"
     exit 0
   fi
+  read_nodes
+  HEALTH_TIMEOUT=$RESET_TIMEOUT
+  check_etcd_before "$NODE_NAME" "$NODE_IP" "its removal"
   log "$NODE_NAME ($NODE_IP): leaving etcd ($members members) and draining"
 else
   log "$NODE_NAME ($NODE_IP): draining"
 fi
-use_kubeconfig "$ep"
 # Drain first, and stop if it fails: Talos's graceful reset only logs a drain error and goes on
 # (v1.13.9 v1alpha1_sequencer.go, taskErrorHandler(logError, CordonAndDrainNode)). kubectl drain
 # evicts through the Eviction API, so PodDisruptionBudgets hold, with the options talosctl's own drain

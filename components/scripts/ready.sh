@@ -3,8 +3,7 @@
 # Runs when the cluster is created and again whenever its set of nodes (NODES) changes.
 require_talosctl
 require_kubectl
-ep=$(live_control_plane "")
-[ -n "$ep" ] || fail "no control plane of $CONTROL_PLANE_ENDPOINTS answers; is the cluster up?"
+ep=$(answering_control_plane "")
 use_kubeconfig "$ep"
 log "waiting for Kubernetes: nodes $NODES Ready, CoreDNS${CNI:+ and $CNI} rolled out"
 kubernetes_ready "$READY_TIMEOUT" ||

@@ -6,52 +6,57 @@
 #   touches "$work/changed" when it changed the node, which is what triggers a health gate.
 require_talosctl
 require_kubectl
-use_kubeconfig "$(endpoint_for "")"
+ep=$(answering_control_plane "")
+use_kubeconfig "$ep"
+read_nodes
 
-nodes_of() { # "control-plane" | "worker" -> lines "name ip", sorted by name
-  local selector=node-role.kubernetes.io/control-plane
-  [ "$1" = "worker" ] && selector="!$selector"
-  kubectl get nodes -l "$selector" \
-    -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.status.addresses[?(@.type=="InternalIP")].address}{"\n"}{end}' |
-    sort
-}
-control_planes=$(nodes_of control-plane)
-workers=$(nodes_of worker)
-ips_of() { printf '%s\n' "$1" | awk 'NF {print $2}' | paste -sd, -; }
-cp_ips=$(ips_of "$control_planes")
-worker_ips=$(ips_of "$workers")
-first_cp=$(printf '%s\n' "$control_planes" | awk 'NF {print $2; exit}')
-[ -n "$first_cp" ] || fail "the cluster lists no control-plane node; is the API reachable?"
-
-# Talos's own cluster checks (talosctl health, run by a control plane: etcd healthy on every member and
-# its members the control planes, every node's API and boot, the Kubernetes nodes registered).
-talos_health() {
-  set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
-  [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
-  talosctl -e "$first_cp" -n "$first_cp" health "$@"
-}
-
-# Before a control plane goes down: Talos's checks, so that every etcd member is healthy and quorum
-# survives losing this one. Nothing else checks it: talosctl upgrade of a 1.13 node goes through
-# LifecycleService.Upgrade, which skips the old etcd check (ValidateForUpgrade,
-# internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go), a reboot has no etcd step
-# (v1alpha1_sequencer.go), and the gate after a node runs only after a node that changed: the first
-# control plane of a roll, or of a resume, would go down unchecked.
+# Before a control plane goes down (see check_etcd_before); workers need no etcd check.
 before_control_plane() {
-  local name=$1 ip=$2
   case ",$cp_ips," in
-    *",$ip,"*) ;;
-    *) return 0 ;;
+    *",$2,"*) check_etcd_before "$1" "$2" "$3" ;;
   esac
-  log "$name ($ip): checking etcd and the cluster before this control plane goes down"
-  talos_health ||
-    fail "$name ($ip): the cluster is not healthy (talosctl health above), so taking this control plane down could lose etcd quorum; nothing was done to it. Fix it (talosctl -n $ip etcd status), then run pulumi up again to resume."
+}
+
+# After a step on node $1 failed: whether it was left cordoned, what it holds ($2), and how to go on.
+# talosctl upgrade and reboot --drain register their uncordon only after the drain succeeded, so a failed
+# drain leaves the node cordoned (v1.13.9 cmd/talosctl/cmd/talos/upgrade.go upgradeViaLifecycleService,
+# reboot.go).
+left_cordoned() {
+  [ "$(kubectl get node "$1" -o jsonpath='{.spec.unschedulable}' 2>/dev/null || true)" = "true" ] || return 0
+  printf ' %s is left cordoned, %s. pulumi up resumes with it (drained, then rebooted); kubectl uncordon %s lets it take pods until then.' "$1" "$2" "$1"
+}
+
+# A step of roll_cluster: reboots a node that holds a staged config. The reboot cordons and drains the
+# node first and uncordons it once it is back (talosctl v1.13.9 reboot --drain,
+# cmd/talosctl/cmd/talos/reboot.go; Talos's own reboot sequence does not drain), then a health gate.
+config_state() {
+  talosctl -e "$(answering_control_plane "$1")" -n "$1" get machineconfig -o json | talos_config_state
+}
+
+reboot_node() {
+  local name=$1 ip=$2 state
+  state=$(config_state "$ip") || fail "$name ($ip): cannot read its machine config; the roll stops here."
+  if [ "$state" != "staged" ]; then
+    log "$name ($ip): runs its latest config, skipped"
+    return 0
+  fi
+  before_control_plane "$name" "$ip" "the reboot"
+  log "$name ($ip): a staged config waits for a reboot: cordon, drain, reboot, uncordon"
+  # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (--drain-timeout,
+  # cmd/talosctl/pkg/talos/nodedrain/nodedrain.go DefaultDrainTimeout): a PodDisruptionBudget that
+  # allows no eviction holds it until then.
+  talosctl -e "$(answering_control_plane "$ip")" -n "$ip" reboot --drain --drain-timeout "$REBOOT_TIMEOUT" --wait --timeout "$REBOOT_TIMEOUT" ||
+    fail "$name ($ip): the reboot failed; the roll stops here.$(budgets_hint)$(left_cordoned "$name" "its staged config still waiting for its next boot") Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
+  [ "$(config_state "$ip")" = "applied" ] ||
+    fail "$name ($ip) came back still holding a staged config; the roll stops here."
+  log "$name ($ip): runs its new config"
+  touch "$work/changed"
 }
 
 health_gate() {
   local after=$1
   log "health gate after $after: Talos, etcd, every Kubernetes node Ready, CoreDNS and the CNI rolled out"
-  talos_health ||
+  talos_health "" ||
     fail "the cluster is not healthy after $after: the roll stops here. Fix it, then run pulumi up again to resume."
   kubernetes_ready "$HEALTH_TIMEOUT" ||
     fail "Kubernetes is not ready after $after (nodes Ready, CoreDNS${CNI:+ and $CNI} rolled out): the roll stops here. Fix it, then run pulumi up again to resume."

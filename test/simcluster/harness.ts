@@ -4,8 +4,9 @@
  * stand-in's timeline (what the nodes went through), not from the scripts' own output.
  */
 import { expect } from "chai";
-import { spawn } from "node:child_process";
-import { closeSync, openSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { closeSync, openSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import {
   buildClusterTools,
   ClusterTools,
@@ -33,6 +34,23 @@ export const NODES: NodeSpec[] = (
     ["w-3", "127.0.0.23", "worker"],
   ] as const
 ).map(([name, ip, role]) => ({ name, ip, role, ...OLD, config: machineConfig(role) }));
+
+/** A config change Talos applies only at a reboot (machine.env, v1.13.9 CanApplyImmediate). */
+export const PROXY = '  env: { HTTPS_PROXY: "http://proxy:3128" }\n';
+
+/** Applies a config with real talosctl apply-config, as the Talos provider's apply would. */
+export function applyConfig(cluster: SimulatedCluster, names: string[], extra: string, mode: string): void {
+  for (const name of names) {
+    const node = NODES.find((n) => n.name === name) as NodeSpec;
+    const file = join(cluster.dir, `${name}.yaml`);
+    writeFileSync(file, machineConfig(node.role, extra));
+    execFileSync(
+      join(cluster.env.PATH.split(":")[0], "talosctl"),
+      ["-e", "127.0.0.11", "-n", node.ip, "apply-config", "--file", file, "--mode", mode],
+      { env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig }, stdio: "pipe" },
+    );
+  }
+}
 
 export const CONTROL_PLANE_ENDPOINTS = "127.0.0.11 127.0.0.12 127.0.0.13";
 

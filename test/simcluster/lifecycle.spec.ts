@@ -6,7 +6,7 @@
  */
 import { expect } from "chai";
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
   CONFIG_ROLL_SCRIPT,
@@ -17,9 +17,11 @@ import {
 } from "../../components/internal/scripts";
 import { NodeSpec } from "../../tools/simcluster/cluster";
 import {
+  applyConfig,
   clusterTools,
   events,
   machineConfig,
+  PROXY,
   NEW_IMAGE,
   NODES,
   OLD,
@@ -189,12 +191,63 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       });
       expect(result.status).to.equal(1);
       expect(result.output).to.match(
-        /cp-1 \(127\.0\.0\.11\): the cluster is not healthy .*could lose etcd quorum; nothing was done to it/,
+        /cp-1 \(127\.0\.0\.11\): the cluster is not healthy .*could lose etcd quorum; nothing was done to this node/,
       );
       expect(result.output).to.include("waiting for etcd to be healthy");
       const timeline = await cluster.timeline();
       expect(events(timeline, "upgrade-installed")).to.deep.equal([]);
       expect(events(timeline, "down")).to.deep.equal([]);
+    });
+
+    it("stops at a drain a PodDisruptionBudget blocks, and says the node is cordoned with the new image installed", async () => {
+      // Issue 19, item 3: talosctl upgrade installs, then drains; a failed drain returns before its
+      // uncordon is registered (cmd/talosctl/cmd/talos/upgrade.go).
+      const cluster = sim.current();
+      await cluster.fault("block-drain", "w-1");
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, UPGRADE_TIMEOUT: "8s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.include(
+        "PodDisruptionBudgets that allow no eviction now: default/workload-w-1",
+      );
+      expect(result.output).to.include(
+        `w-1 is left cordoned, with ${NEW_IMAGE} installed (talosctl installs before it drains), so its next boot, planned or not, runs v1.13.10. pulumi up resumes with it`,
+      );
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "upgrade-installed")).to.deep.equal(["w-1"]);
+      expect(events(timeline, "cordoned")).to.deep.equal(["w-1"]);
+      expect(events(timeline, "down")).to.deep.equal([]);
+    });
+
+    it("goes through another control plane when the first does not answer, and waits for it in the health gate", async () => {
+      // Issue 19, item 8: the roll fetched the kubeconfig from, and ran the health gate on, the first
+      // control plane, so a resume stalled while that one was the broken node.
+      const cluster = sim.current();
+      await cluster.fault("unreachable", "cp-1");
+      const running = runScript(cluster, ROLLOUT_SCRIPT, ROLLOUT_ENV);
+      await waitForEvent(cluster, "w-1", "upgrade-installed");
+      await cluster.fault("unreachable", "cp-1", false);
+      const result = await running;
+      expect(result.status, result.output).to.equal(0);
+      expect(events(await cluster.timeline(), "down")).to.deep.equal(WORKERS_THEN_CONTROL_PLANES);
+    });
+
+    it("refuses a Kubernetes move upgrade-k8s cannot make before any node is touched", async () => {
+      // Issue 19, item 7: it failed in upgrade-k8s, after the whole Talos roll.
+      const cluster = sim.current();
+      const down = await runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, KUBERNETES_VERSION: "1.35.2" });
+      expect(down.status).to.equal(1);
+      expect(down.output).to.include(
+        "Kubernetes cannot go from v1.36.3 down to 1.35.2: talosctl upgrade-k8s moves within a minor or to the next one",
+      );
+      const jump = await runScript(cluster, ROLLOUT_SCRIPT, { ...ROLLOUT_ENV, KUBERNETES_VERSION: "1.38.0" });
+      expect(jump.status).to.equal(1);
+      expect(jump.output).to.include(
+        "Kubernetes cannot go from v1.36.3 to 1.38.0 in one step: talosctl upgrade-k8s moves one minor at a time. Set kubernetesVersion to the newest 1.37.x",
+      );
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "upgrade-installed")).to.deep.equal([]);
+      expect(events(timeline, "cordoned")).to.deep.equal([]);
+      expect(cluster.upgradeK8sCalls()).to.deep.equal([]);
     });
 
     it("upgrades workers in batches when asked, control planes still one by one", async () => {
@@ -256,6 +309,30 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(again.output).to.include("Kubernetes: on 1.36.3, skipped");
       expect(cluster.upgradeK8sCalls()).to.have.length(1);
     });
+
+    it("reboots the nodes holding a staged config into it before upgrade-k8s, which would overwrite it", async () => {
+      // Issue 19, item 9: upgrade-k8s re-applies the running config (pkg/cluster/kubernetes/patch.go),
+      // so a config staged by a config roll that stopped was lost.
+      const cluster = sim.current();
+      applyConfig(cluster, ["w-2", "cp-2"], PROXY, "staged");
+      const result = await runScript(cluster, ROLLOUT_SCRIPT, {
+        ...ROLLOUT_ENV,
+        TARGET_VERSION: OLD.version,
+        TARGET_SCHEMATIC: OLD.schematic,
+      });
+      expect(result.status, result.output).to.equal(0);
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "down")).to.deep.equal(["w-2", "cp-2"]);
+      const lastUp = Math.max(...timeline.filter((e) => e.event === "up").map((e) => e.ms));
+      expect(timeline.find((e) => e.event === "kubelet-upgraded")?.ms).to.be.greaterThan(lastUp);
+      for (const node of await cluster.nodes()) {
+        expect([node.name, node.staged, node.config.includes("HTTPS_PROXY")]).to.deep.equal([
+          node.name,
+          false,
+          ["w-2", "cp-2"].includes(node.name),
+        ]);
+      }
+    });
   });
 
   describe("config roll (after the config applies)", () => {
@@ -267,21 +344,8 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       HEALTH_TIMEOUT: "2m",
       CNI: "cilium",
     };
-    const PROXY = '  env: { HTTPS_PROXY: "http://proxy:3128" }\n';
-    /** Applies a config with real talosctl apply-config, as the Talos provider's apply would. */
-    const apply = (names: string[], extra: string, mode: string) => {
-      const cluster = sim.current();
-      for (const name of names) {
-        const node = NODES.find((n) => n.name === name) as NodeSpec;
-        const file = join(cluster.dir, `${name}.yaml`);
-        writeFileSync(file, machineConfig(node.role, extra));
-        execFileSync(
-          join(cluster.env.PATH.split(":")[0], "talosctl"),
-          ["-e", "127.0.0.11", "-n", node.ip, "apply-config", "--file", file, "--mode", mode],
-          { env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig }, stdio: "pipe" },
-        );
-      }
-    };
+    const apply = (names: string[], extra: string, mode: string) =>
+      applyConfig(sim.current(), names, extra, mode);
     const rollConfigs = (extra: Record<string, string> = {}) =>
       runScript(sim.current(), CONFIG_ROLL_SCRIPT, { ...CONFIG_ROLL_ENV, ...extra });
 
@@ -353,6 +417,9 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.output).to.match(/w-1 \(127\.0\.0\.21\): the reboot failed; the roll stops here/);
       expect(result.output).to.include(
         "PodDisruptionBudgets that allow no eviction now: default/workload-w-1",
+      );
+      expect(result.output).to.include(
+        "w-1 is left cordoned, its staged config still waiting for its next boot. pulumi up resumes with it (drained, then rebooted); kubectl uncordon w-1 lets it take pods until then.",
       );
       expect(events(await cluster.timeline(), "down")).to.deep.equal([]);
     });
@@ -503,6 +570,22 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.output).to.include("leaving etcd (2 members)");
       const timeline = await cluster.timeline();
       expect(events(timeline, "etcd-left")).to.deep.equal(["cp-1", "cp-3"]);
+    });
+
+    it("checks etcd before a control plane leaves, and stops before its drain when another member is unhealthy", async () => {
+      // Issue 19, item 1: etcd's own guard on a member removal counts connected members, not healthy
+      // ones, and comes after the drain.
+      const cluster = sim.current();
+      await cluster.fault("etcd-unhealthy", "cp-2");
+      const result = await decommission("cp-3", { RESET_TIMEOUT: "3s" });
+      expect(result.status).to.equal(1);
+      expect(result.output).to.match(
+        /cp-3 \(127\.0\.0\.13\): the cluster is not healthy .*its removal could lose etcd quorum; nothing was done to this node/,
+      );
+      const timeline = await cluster.timeline();
+      expect(events(timeline, "cordoned")).to.deep.equal([]);
+      expect(events(timeline, "reset-start")).to.deep.equal([]);
+      expect((await cluster.nodes()).filter((n) => n.etcdMember)).to.have.length(3);
     });
 
     it("stops before the reset when a PodDisruptionBudget blocks the drain", async () => {

@@ -4,8 +4,9 @@
 # upgrade-k8s.go, pkg/cluster/kubernetes/talos_managed.go) pulls each component's image, patches every
 # control plane's machine config and watches Talos's static pod, kubelet and manifest resources until
 # the control-plane pods, which run no containers here, report the new version: a cluster of pods that
-# only a real node runs. So this records the call and moves every kubelet to the version through
-# talos-api's control API; the kube-apiserver stays v1.36.3, the version it was built at.
+# only a real node runs. So this records the call and, through talos-api's control API, re-applies
+# every node's running config as upgrade-k8s does (which overwrites a staged one) and moves every
+# kubelet to the version; the kube-apiserver stays v1.36.3, the version it was built at.
 set -euo pipefail
 for arg in "$@"; do
   if [ "$arg" = "upgrade-k8s" ]; then

@@ -262,7 +262,11 @@ func (n *Node) reportStatus() error {
 	return c.updateControllers()
 }
 
-// setKubelet moves every node's kubelet to a version, as talosctl upgrade-k8s does node by node.
+// setKubelet moves every node's kubelet to a version, as talosctl upgrade-k8s does node by node. Like
+// upgrade-k8s, it re-applies each node's running config (patched with the new images, which this
+// stand-in's configs do not name) with mode NO_REBOOT, so a config staged for the next boot is
+// overwritten (talos v1.13.9 pkg/cluster/kubernetes/patch.go patchNodeConfig reads MachineConfig
+// "v1alpha1"; v1alpha1_server.go ApplyConfiguration NO_REBOOT persists it and makes it the running one).
 func (c *Cluster) setKubelet(version string) error {
 	c.mu.Lock()
 	nodes := c.sortedNodes()
@@ -272,10 +276,15 @@ func (c *Cluster) setKubelet(version string) error {
 		c.mu.Lock()
 		gone := n.gone
 		n.kubelet = version
+		running := n.running
 		c.mu.Unlock()
 
 		if gone {
 			continue
+		}
+
+		if err := n.applyLive(running); err != nil {
+			return err
 		}
 
 		if err := n.kubeletUp(); err != nil {

@@ -48,7 +48,7 @@ describe("offline plan (npm run plan)", function () {
     expect(result.stdout).to.match(
       /├─ talos-proxmox:index:ControlPlane {2}homelab\n {3}│ {2}├─ talos-proxmox:index:ClusterUpgrade {2}homelab-upgrade/,
     );
-    expect(result.stdout).to.match(/29 resources, 10 components, 6 provider calls\./);
+    expect(result.stdout).to.match(/32 resources, 10 components, 6 provider calls\./);
 
     const resources = JSON.parse(readFileSync(join(out, "resources.json"), "utf8")) as Record<
       string,
@@ -216,6 +216,8 @@ describe("offline plan (npm run plan)", function () {
       writeFileSync(file, edit(readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8")));
       return file;
     };
+    const against = (edit: (text: string) => string) =>
+      plan("--config-file", edited(edit), "--against", earlier);
     before(() => {
       expect(plan("--stack", "prod", "--out", earlier).status).to.equal(0);
     });
@@ -226,11 +228,11 @@ describe("offline plan (npm run plan)", function () {
       expect(result.status, result.stderr).to.equal(0);
       const lines = result.stdout.trim().split("\n");
       expect(lines[2]).to.match(
-        /^update +rolling Talos upgrade +prod-upgrade-rollout +talosctl upgrade to v1\.13\.10/,
+        /^update +rolling Talos upgrade +prod-upgrade-rollout +talosctl upgrade from v1\.13\.9 to v1\.13\.10, node by node/,
       );
       expect(lines.filter((l) => / live config +prod-.*-config /.test(l))).to.have.length(6);
       expect(lines.at(-1)).to.equal(
-        "0 to create, 8 to update, 0 to replace, 0 to delete. Overall: rolling Talos upgrade.",
+        "0 to create, 14 to update, 0 to replace, 0 to delete. Overall: rolling Talos upgrade.",
       );
     });
 
@@ -245,6 +247,45 @@ describe("offline plan (npm run plan)", function () {
       expect(result.status, result.stderr).to.equal(0);
       expect(result.stdout.match(/staged config, rolling reboot +prod-general-w-\d-config/g)).to.have.length(
         3,
+      );
+    });
+
+    it("says downgrade where a version goes down, and names both targets of a combined bump", () => {
+      // Issue 19, item 7: a downgrade previewed as an upgrade.
+      const talosDown = against((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"));
+      expect(talosDown.status, talosDown.stderr).to.equal(0);
+      expect(talosDown.stdout).to.include(
+        "talosctl upgrade from v1.13.9 to v1.13.8 (a downgrade, which Talos's installer allows within a minor)",
+      );
+      const both = against((text) =>
+        text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10").replace('"1.36.1"', '"1.36.0"'),
+      );
+      expect(both.status, both.stderr).to.equal(0);
+      expect(both.stdout).to.include(
+        "talosctl upgrade from v1.13.9 to v1.13.10, node by node, drained, health-gated; then talosctl upgrade-k8s from 1.36.1 to 1.36.0 (a downgrade, within its minor, which upgrade-k8s allows)",
+      );
+    });
+
+    it("refuses a Kubernetes move upgrade-k8s cannot make: down a minor, or over one", () => {
+      // Issue 19, item 7: either failed in upgrade-k8s, after the whole Talos roll.
+      const down = against((text) => text.replace('"1.36.1"', '"1.35.4"'));
+      expect(down.status).to.equal(1);
+      expect(down.stderr).to.include(
+        'cluster.kubernetesVersion: "1.35.4" would take Kubernetes from 1.36.1, which the last update ran, down a minor: talosctl upgrade-k8s never moves to an older minor',
+      );
+      const older = join(work, "prod-1.34");
+      expect(
+        plan(
+          "--config-file",
+          edited((text) => text.replace('"1.36.1"', '"1.34.2"')),
+          "--out",
+          older,
+        ).status,
+      ).to.equal(0);
+      const jump = plan("--stack", "prod", "--against", older);
+      expect(jump.status).to.equal(1);
+      expect(jump.stderr).to.include(
+        'cluster.kubernetesVersion: "1.36.1" would take Kubernetes from 1.34.2, which the last update ran, over 1.35: talosctl upgrade-k8s moves one minor at a time (go-kubernetes upgrade/path.go). Set the newest 1.35.x and run pulumi up, then go on to 1.36.1.',
       );
     });
 

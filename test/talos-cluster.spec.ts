@@ -294,6 +294,8 @@ describe("TalosCluster: what it builds", function () {
       cni: "cilium",
       vip: "192.168.10.50",
       vipProvider: "talos",
+      talosVersion: "v1.13.9",
+      kubernetesVersion: "1.36.1",
     });
     expect(stack.outputs?.endpoint).to.equal("https://192.168.10.50:6443");
   });

@@ -9,6 +9,7 @@ import { NodePoolSpec, NodeSpec, ClusterSpec, poolsWithPaths, WorkerPoolSpec } f
 import { DEFAULT_SCSI_HARDWARE, PREVIOUS_DEFAULT_SCSI_HARDWARE } from "./node-rules";
 import { QEMU_GUEST_AGENT } from "./schematic";
 import { Problem, show } from "./validation";
+import { checkKubernetesMove } from "./versions";
 
 /**
  * What the last update of this cluster recorded: the stack outputs `nodes`, `cluster` and `endpoint`
@@ -353,10 +354,20 @@ export interface RecordedCluster {
   cni: string;
   vip: string;
   vipProvider: string;
+  /** The versions the cluster was rolled to; absent in stacks whose last update ran an older talos-proxmox. */
+  talosVersion?: string;
+  kubernetesVersion?: string;
 }
 
 export function recordedCluster(cluster: ClusterSpec): RecordedCluster {
-  return { name: cluster.name, cni: cluster.cni, vip: cluster.vip.ip, vipProvider: cluster.vip.provider };
+  return {
+    name: cluster.name,
+    cni: cluster.cni,
+    vip: cluster.vip.ip,
+    vipProvider: cluster.vip.provider,
+    talosVersion: cluster.talosVersion,
+    kubernetesVersion: cluster.kubernetesVersion,
+  };
 }
 
 /**
@@ -397,6 +408,11 @@ function checkClusterKept(previous: unknown, previousEndpoint: unknown, cluster:
         `some holding the address through Talos and others through kube-vip meanwhile. Keep ` +
         `${show(recorded.vipProvider)}.`,
     });
+  }
+  if (typeof recorded.kubernetesVersion === "string") {
+    problems.push(
+      ...checkKubernetesMove(recorded.kubernetesVersion, cluster.kubernetesVersion, "kubernetesVersion"),
+    );
   }
   const endpointVip =
     typeof previousEndpoint === "string"

@@ -89,3 +89,59 @@ export function checkKubernetesSupported(
     },
   ];
 }
+
+/**
+ * Orders two releases of one format (Talos `v1.13.9`, `v1.13.10-rc.0`; Kubernetes `1.36.1`): negative
+ * when `a` is older, 0 when equal, positive when newer. A pre-release comes before its release.
+ */
+export function compareVersions(a: string, b: string): number {
+  const parts = (v: string) => {
+    const [core, pre] = v.replace(/^v/, "").split("-", 2);
+    return { numbers: core.split(".").map(Number), pre };
+  };
+  const [x, y] = [parts(a), parts(b)];
+  for (let i = 0; i < 3; i++) {
+    if (x.numbers[i] !== y.numbers[i]) {
+      return x.numbers[i] - y.numbers[i];
+    }
+  }
+  if (x.pre === y.pre) {
+    return 0;
+  }
+  if (x.pre === undefined || y.pre === undefined) {
+    return x.pre === undefined ? 1 : -1;
+  }
+  return x.pre.localeCompare(y.pre, "en", { numeric: true });
+}
+
+/**
+ * A Kubernetes move `talosctl upgrade-k8s` can make from the version the cluster runs: within its minor
+ * or to the next one (siderolabs/go-kubernetes v0.2.39 kubernetes/upgrade/path.go, which talos v1.13.9
+ * pkg/cluster/kubernetes/talos_managed.go refuses with "unsupported upgrade path"). A patch downgrade
+ * within a minor passes that check.
+ */
+export function checkKubernetesMove(from: string, to: string, path: string): Problem[] {
+  const [fromMinor, toMinor] = [minorNumber(from), minorNumber(to)];
+  if (toMinor < fromMinor) {
+    return [
+      {
+        path,
+        message:
+          `${show(to)} would take Kubernetes from ${from}, which the last update ran, down a minor: talosctl ` +
+          `upgrade-k8s never moves to an older minor (go-kubernetes upgrade/path.go). Keep 1.${fromMinor}.x or newer.`,
+      },
+    ];
+  }
+  if (toMinor > fromMinor + 1) {
+    return [
+      {
+        path,
+        message:
+          `${show(to)} would take Kubernetes from ${from}, which the last update ran, over 1.${fromMinor + 1}: ` +
+          `talosctl upgrade-k8s moves one minor at a time (go-kubernetes upgrade/path.go). Set the newest ` +
+          `1.${fromMinor + 1}.x and run pulumi up, then go on to ${to}.`,
+      },
+    ];
+  }
+  return [];
+}

@@ -6,6 +6,7 @@
  * creates the new resource before it deletes the old one unless `deleteBeforeReplace` is set.
  */
 import { parseAllDocuments } from "yaml";
+import { compareVersions } from "../../components/internal/versions";
 import { Effect, EFFECTS } from "../../stacks/change-contract";
 import { OfflineRun, ResourceRecord } from "./engine";
 
@@ -252,14 +253,24 @@ function commandChange(
       : is("in place", change === "create" ? "records how to remove the node" : "new removal settings");
   }
   if (resource.name.endsWith("-rollout") && change === "update") {
-    if (was.TARGET_VERSION !== now.TARGET_VERSION || was.TARGET_SCHEMATIC !== now.TARGET_SCHEMATIC) {
+    const kubernetes =
+      was.KUBERNETES_VERSION === now.KUBERNETES_VERSION
+        ? undefined
+        : `talosctl upgrade-k8s from ${was.KUBERNETES_VERSION} to ${now.KUBERNETES_VERSION}${downgrade(was.KUBERNETES_VERSION, now.KUBERNETES_VERSION, "within its minor, which upgrade-k8s allows")}`;
+    if (was.TARGET_VERSION !== now.TARGET_VERSION) {
       return is(
         "rolling Talos upgrade",
-        `talosctl upgrade to ${now.TARGET_VERSION}, node by node, drained, health-gated; then upgrade-k8s if behind`,
+        `talosctl upgrade from ${was.TARGET_VERSION} to ${now.TARGET_VERSION}${downgrade(was.TARGET_VERSION, now.TARGET_VERSION, "which Talos's installer allows within a minor")}, node by node, drained, health-gated; then ${kubernetes ?? "upgrade-k8s if behind"}`,
       );
     }
-    if (was.KUBERNETES_VERSION !== now.KUBERNETES_VERSION) {
-      return is("rolling Kubernetes upgrade", `talosctl upgrade-k8s to ${now.KUBERNETES_VERSION}`);
+    if (was.TARGET_SCHEMATIC !== now.TARGET_SCHEMATIC) {
+      return is(
+        "rolling Talos upgrade",
+        `a new schematic (${now.TARGET_SCHEMATIC.slice(0, 12)}…) on ${now.TARGET_VERSION}, installed node by node with talosctl upgrade, drained, health-gated${kubernetes ? `; then ${kubernetes}` : ""}`,
+      );
+    }
+    if (kubernetes) {
+      return is("rolling Kubernetes upgrade", kubernetes);
     }
     return is("in place", "the roll runs and finds every node on target");
   }
@@ -269,10 +280,27 @@ function commandChange(
       "reboots the nodes holding a staged config, one at a time (none when all applied live)",
     );
   }
+  if (resource.name.endsWith("-apply-gate")) {
+    return change === "update"
+      ? is("in place", "checks that the node answers and is running and ready, before its config apply")
+      : is("in place", `${change}d`);
+  }
   if (resource.name.endsWith("-ready") && change === "update") {
     return is("in place", "waits for every node Ready again");
   }
   return is("in place", `${change}d`);
+}
+
+/**
+ * " (a downgrade, <why it is allowed>)" when `to` is older than `from`, else nothing. Both downgrades
+ * the program lets through are allowed upstream: Talos's installer checks only that the running version
+ * is below the target minor's MaximumHostDowngradeVersion (talos v1.13.9
+ * cmd/installer/pkg/install/preflight.go, pkg/machinery/compatibility/talos113/talos113.go: below v1.15.0), and
+ * upgrade-k8s only compares minors (go-kubernetes v0.2.39 upgrade/path.go); the program refuses minor
+ * downgrades (checkKubernetesMove) and accepts only Talos v1.13.
+ */
+function downgrade(from: string | undefined, to: string, allowed: string): string {
+  return from !== undefined && compareVersions(to, from) < 0 ? ` (a downgrade, ${allowed})` : "";
 }
 
 function patchesOf(apply: ResourceRecord): unknown[] {

@@ -1,9 +1,8 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "node:crypto";
 import { checkRollSettings, UpgradeOrder } from "./cluster-upgrade";
 import { Cni } from "./internal/machine-config";
-import { CONFIG_ROLL_SCRIPT, SCRIPT_INTERPRETER, NO_PREVIOUS_OUTPUT } from "./internal/scripts";
+import { CONFIG_ROLL_SCRIPT, digestOf, NO_PREVIOUS_OUTPUT, SCRIPT_INTERPRETER } from "./internal/scripts";
 import { throwIfProblems } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
@@ -19,6 +18,12 @@ export interface ConfigRollArgs {
   talosconfig: pulumi.Input<string>;
   /** The config apply of every node of the cluster: the roll runs after them, and whenever one changes. */
   applies: talos.machine.ConfigurationApply[];
+  /**
+   * The Kubernetes node name (hostname) of every node of the cluster. Before it reboots anything, the
+   * roll waits for each to exist and be Ready: a node added in the same update registers only once it
+   * has installed, after its apply returned.
+   */
+  nodeNames: readonly string[];
   /** The cluster's CNI: with `cilium`, the health gate waits for its agents too. */
   cni: Cni;
   /** Which role rolls first. @default "workers-first" */
@@ -37,7 +42,8 @@ export interface ConfigRollArgs {
  * `staged`), so a change Talos applies live lands on every node at once, and one that needs a reboot
  * waits on disk. This command then reboots the nodes holding a staged config one at a time, drained
  * and uncordoned by `talosctl reboot --drain`, with a health gate after each, in the upgrade order. It
- * first waits for every node Ready (a node whose apply just returned may still be installing). It
+ * first waits for every node it names to exist and be Ready (a node whose apply just returned may still
+ * be installing, and has no Node object yet). It
  * runs after the applies whenever a node's config changed; nodes without a staged config are skipped,
  * so it resumes after a failure and leaves a converged cluster alone.
  */
@@ -55,6 +61,14 @@ export function configRoll(
       },
       "args",
     ),
+    ...(args.nodeNames.length === 0
+      ? [
+          {
+            path: "args.nodeNames",
+            message: "is empty: name every node of the cluster, so the roll waits for each.",
+          },
+        ]
+      : []),
     ...(args.controlPlaneEndpoints.length === 0
       ? [
           {
@@ -65,22 +79,10 @@ export function configRoll(
       : []),
   ]);
 
-  // A digest of every node's config, the command's trigger. It is not secret: the configs' keys are
-  // random and long, so their hash tells nothing about them.
-  const digest = pulumi.unsecret(
-    pulumi.all(args.applies.map((apply) => apply.machineConfiguration)).apply((configs) => {
-      const hash = createHash("sha256");
-      configs.forEach((config, i) => {
-        if (typeof config !== "string") {
-          // The provider always reports it; a unit test's mocks must too.
-          throw new Error(
-            `configRoll "${name}": config apply ${i} reported no machineConfiguration (mocks must return it)`,
-          );
-        }
-        hash.update(config).update("\0");
-      });
-      return hash.digest("hex");
-    }),
+  // Every node's config, hashed: the command's trigger.
+  const digest = digestOf(
+    args.applies.map((apply) => apply.machineConfiguration),
+    `configRoll "${name}": the config applies' machineConfiguration`,
   );
   return new command.local.Command(
     name,
@@ -98,6 +100,7 @@ export function configRoll(
         MAX_PARALLEL_WORKERS: String(args.maxParallelWorkers ?? 1),
         REBOOT_TIMEOUT: args.rebootTimeout ?? "30m",
         HEALTH_TIMEOUT: args.healthTimeout ?? "20m",
+        NODES: [...args.nodeNames].sort().join(" "),
         CONFIG_DIGEST: digest,
       },
       stdin: pulumi.secret(args.talosconfig),

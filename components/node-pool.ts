@@ -9,7 +9,13 @@ import { checkConfigPatches } from "./internal/config-patches";
 import { parseIPv4 } from "./internal/ipv4";
 import { installPatch, Patch, renderPatch } from "./internal/machine-config";
 import { NodeRole } from "./internal/node-rules";
-import { DECOMMISSION_SCRIPT, SCRIPT_INTERPRETER, NO_PREVIOUS_OUTPUT } from "./internal/scripts";
+import {
+  APPLY_GATE_SCRIPT,
+  DECOMMISSION_SCRIPT,
+  digestOf,
+  NO_PREVIOUS_OUTPUT,
+  SCRIPT_INTERPRETER,
+} from "./internal/scripts";
 import { Problem, show } from "./internal/validation";
 import { talosMinor } from "./internal/versions";
 import * as talos from "./talos";
@@ -185,18 +191,48 @@ export function createPoolNodes(
     const install = args.image.installerImage.apply((installer) =>
       renderPatch(installPatch(vm.installDisk, installer)),
     );
+    const configPatches = [
+      install,
+      ...input.patchesFor(node).map(renderPatch),
+      ...(input.secretPatches ?? []),
+      ...userPatches,
+    ];
+    // The provider's dry run, which decides between staging a change and applying it in auto mode,
+    // falls back to auto on any error (terraform-provider-talos v0.11.0
+    // talos_machine_configuration_apply_resource.go handleRebootPrevention: "Cannot check reboot
+    // requirement"), and auto reboots the node at once, undrained, when the change needs it (talos
+    // v1.13.9 v1alpha1_server.go ApplyConfiguration). So whenever what the apply sends changes, this
+    // command runs first and lets it go ahead only while the node answers and is idle. A new node has
+    // nothing to check: it installs from maintenance mode.
+    const gate = new command.local.Command(
+      `${name}-${node.name}-apply-gate`,
+      {
+        interpreter: SCRIPT_INTERPRETER,
+        addPreviousOutputInEnv: NO_PREVIOUS_OUTPUT,
+        create: "true",
+        update: APPLY_GATE_SCRIPT,
+        environment: {
+          CLUSTER: cluster.clusterName,
+          NODE_NAME: node.name,
+          NODE_IP: node.ip,
+          TALOS_MINOR: talosMinor(cluster.talosVersion),
+          CONTROL_PLANE_ENDPOINTS: cluster.controlPlaneEndpoints.join(" "),
+          CONFIG_DIGEST: digestOf(
+            [input.machineConfiguration, ...configPatches],
+            `the config apply of ${node.name}`,
+          ),
+        },
+        stdin: cluster.talosconfig,
+      },
+      { parent, dependsOn: [vm, cluster.rollout] },
+    );
     const apply = new talos.machine.ConfigurationApply(
       `${name}-${node.name}-config`,
       {
         node: node.ip,
         clientConfiguration: cluster.clientConfiguration,
         machineConfigurationInput: input.machineConfiguration,
-        configPatches: [
-          install,
-          ...input.patchesFor(node).map(renderPatch),
-          ...(input.secretPatches ?? []),
-          ...userPatches,
-        ],
+        configPatches,
         // A change Talos applies live (v1.13.9 CanApplyImmediate: .cluster, kubelet, labels, taints, the
         // install image, ...) lands at once; one that needs a reboot is staged, after a dry run
         // (terraform-provider-talos v0.11.0 handleRebootPrevention), and the cluster's config roll
@@ -204,7 +240,7 @@ export function createPoolNodes(
         applyMode: "staged_if_needing_reboot",
         timeouts: { create: APPLY_TIMEOUT, update: APPLY_TIMEOUT },
       },
-      { parent, dependsOn: [vm, decommission, cluster.rollout] },
+      { parent, dependsOn: [vm, decommission, cluster.rollout, gate] },
     );
     return { name: node.name, ip: node.ip, vm, decommission, apply };
   });

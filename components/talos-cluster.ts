@@ -360,6 +360,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         controlPlaneEndpoints: controlPlane.controlPlaneEndpoints,
         talosconfig: controlPlane.talosconfig,
         applies: this.nodes.map((n) => n.apply),
+        nodeNames: this.nodes.map((n) => n.name),
         cni: spec.cni,
         order: spec.upgrade.order,
         maxParallelWorkers: spec.upgrade.maxParallelWorkers,

@@ -16,6 +16,7 @@ function runRoll(args: Partial<ConfigRollArgs>) {
         controlPlaneEndpoints: ["10.0.0.11"],
         talosconfig: "context: lab\n",
         applies: [],
+        nodeNames: ["cp-1", "w-1"],
         cni: "cilium",
         ...args,
       },
@@ -31,6 +32,7 @@ describe("configRoll", () => {
     ["a timeout in seconds", { rebootTimeout: "1800" }, /args\.rebootTimeout: "1800" is not a duration/],
     ["a short health gate", { healthTimeout: "10s" }, /args\.healthTimeout: "10s" is too short/],
     ["no control plane to talk to", { controlPlaneEndpoints: [] }, /args\.controlPlaneEndpoints: is empty/],
+    ["no node to wait for", { nodeNames: [] }, /args\.nodeNames: is empty/],
   ];
   for (const [what, args, message] of refusals) {
     it(`refuses ${what} before registering anything`, async () => {

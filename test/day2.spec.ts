@@ -58,7 +58,11 @@ describe("day 2", () => {
       // Every config changed: the config roll runs, and reboots only nodes that staged theirs.
       "prod-config-roll": "updated",
       ...Object.fromEntries(
-        ofType(after, TYPES.configApply).map((apply) => [apply.name, "updated"]), // the install image
+        ofType(after, TYPES.configApply).flatMap((apply) => [
+          [apply.name, "updated"], // the install image
+          // Before it, the node's gate checks that it answers and is idle (issue 19, item 5).
+          [apply.name.replace(/-config$/, "-apply-gate"), "updated"],
+        ]),
       ),
     });
     const rollout = one(after, COMMAND, "prod-upgrade-rollout").inputs.environment as Record<string, string>;
@@ -134,6 +138,23 @@ describe("day 2", () => {
     expect(renders.every((r) => r.seq > rollout.seq)).to.equal(true);
   });
 
+  it("lets a node's config apply change it only after a check that the node answers and is idle", async () => {
+    // Issue 19, item 5: the provider's dry run falls back to auto on any error (terraform-provider-talos
+    // v0.11.0 handleRebootPrevention), and auto reboots a node undrained when the change needs it.
+    const run = succeeded(await runStack("prod"));
+    const rollout = one(run, COMMAND, "prod-upgrade-rollout");
+    for (const apply of ofType(run, TYPES.configApply)) {
+      const gate = one(run, COMMAND, apply.name.replace(/-config$/, "-apply-gate"));
+      expect(waitsOn(run, apply, gate), apply.name).to.equal(true);
+      expect(waitsOn(run, gate, rollout), gate.name).to.equal(true); // never during a roll
+      expect(gate.inputs.create, gate.name).to.equal("true"); // a new node installs from maintenance mode
+      expect(String(gate.inputs.update)).to.include("get machinestatus -o json");
+      const env = gate.inputs.environment as Record<string, string>;
+      expect(env.NODE_IP).to.equal(apply.inputs.node);
+      expect(env.CONFIG_DIGEST).to.match(/^[0-9a-f]{64}$/);
+    }
+  });
+
   it("stages config changes that need a reboot, and rolls them once every node is applied and Ready", async () => {
     const run = succeeded(await runStack("prod"));
     const applies = ofType(run, TYPES.configApply);
@@ -152,6 +173,9 @@ describe("day 2", () => {
       ORDER: "workers-first",
       MAX_PARALLEL_WORKERS: "1",
       CNI: "cilium",
+      // Issue 19, item 2: `kubectl wait --all` sees only the Node objects that exist, and a node still
+      // installing has none; the roll waits for each node by name before it reboots anything.
+      NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3",
     });
     expect(roll.inputs.create).to.equal(roll.inputs.update);
     expect(String(roll.inputs.update)).to.include("roll_cluster reboot_node");
@@ -177,11 +201,19 @@ describe("day 2", () => {
       "prod-general-w-4": "added", // the TalosVm and its VmLegacy
       "prod-general-w-4-decommission": "added",
       "prod-general-w-4-config": "added",
+      "prod-general-w-4-apply-gate": "added",
       // The readiness check runs again with the new node in its list, the config roll with its config.
       "prod-ready": "updated",
       "prod-config-roll": "updated",
     });
     expect(ofType(after, TYPES.vm).length - ofType(before, TYPES.vm).length).to.equal(1);
+    expect(one(after, COMMAND, "prod-config-roll").inputs.environment).to.include({
+      NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3 w-4",
+    });
+    // The upgrade roll never meets the new node installing: its config waits for the roll (it renders
+    // the Kubernetes version the roll reports), so it installs only after the roll is done.
+    const rollout = one(after, COMMAND, "prod-upgrade-rollout");
+    expect(waitsOn(after, one(after, TYPES.configApply, "prod-general-w-4-config"), rollout)).to.equal(true);
   });
 
   it("takes a removed worker out through its decommission command before its VM goes", async () => {

@@ -20,15 +20,23 @@ function urnsBefore(stack: "homelab" | "prod"): string[] {
   return registrationsBefore(stack).map((r) => r.urn);
 }
 
+/** What is new since 0.3: the TalosCluster component and each node's apply gate (its create does nothing). */
+function newSince03(stack: string, resources: { urn: string; name: string }[]): string[] {
+  return [
+    `urn:pulumi:${stack}::talos-proxmox::talos-proxmox:index:TalosCluster::${stack}`,
+    ...resources.filter((r) => r.name.endsWith("-apply-gate")).map((r) => r.urn),
+  ].sort();
+}
+
 describe("URNs across releases", () => {
   for (const stack of ["homelab", "prod"] as const) {
-    it(`${stack}: a stack updated by 0.3 keeps every resource; only the TalosCluster component is new`, async () => {
+    it(`${stack}: a stack updated by 0.3 keeps every resource; only the TalosCluster component and the apply gates are new`, async () => {
       const olds = urnsBefore(stack);
       const run = succeeded(await runStack(stack, undefined, {}, { olds }));
       const created = run.resources.filter((r) => r.old === undefined).map((r) => r.urn);
-      expect(created, "resources the engine would create").to.deep.equal([
-        `urn:pulumi:${stack}::talos-proxmox::talos-proxmox:index:TalosCluster::${stack}`,
-      ]);
+      expect(created.sort(), "resources the engine would create").to.deep.equal(
+        newSince03(stack, run.resources),
+      );
       const found = run.resources.flatMap((r) => (r.old ? [r.old] : []));
       expect([...found].sort(), "old resources, each found once (none deleted)").to.deep.equal(
         [...olds].sort(),
@@ -36,7 +44,9 @@ describe("URNs across releases", () => {
       // Everything under the component is found by an alias, its own or one inherited from its parent.
       const byAlias = run.resources.filter((r) => r.old !== undefined && r.old !== r.urn);
       expect(byAlias.map((r) => r.urn)).to.deep.equal(
-        run.resources.filter((r) => r.urn.includes("talos-proxmox:index:TalosCluster$")).map((r) => r.urn),
+        run.resources
+          .filter((r) => r.urn.includes("talos-proxmox:index:TalosCluster$") && r.old !== undefined)
+          .map((r) => r.urn),
       );
     });
   }
@@ -51,7 +61,7 @@ describe("URNs across releases, in Pulumi's own engine (tools/engine-aliases)", 
   });
 
   for (const stack of ["homelab", "prod"] as const) {
-    it(`${stack}: the update from 0.3 creates only the TalosCluster component; every other step is a same`, async () => {
+    it(`${stack}: the update from 0.3 creates only the TalosCluster component and the apply gates; every other step is a same`, async () => {
       const offline = succeeded(await runStack(stack, undefined, {}, { olds: urnsBefore(stack) }));
       const after = offline.resources.map(registrationOf);
       const update = engineUpdate(binary, {
@@ -62,9 +72,11 @@ describe("URNs across releases, in Pulumi's own engine (tools/engine-aliases)", 
       });
       // The engine names every resource as the offline engine does.
       expect(Object.entries(update.urns).filter(([engine, offline]) => engine !== offline)).to.deep.equal([]);
-      const cluster = `urn:pulumi:${stack}::talos-proxmox::talos-proxmox:index:TalosCluster::${stack}`;
       const notSame = update.steps.filter((s) => s.op !== "same");
-      expect(notSame, "steps other than same").to.deep.equal([{ op: "create", urn: cluster }]);
+      expect(notSame.map((s) => s.op)).to.deep.equal(notSame.map(() => "create"));
+      expect(notSame.map((s) => s.urn).sort(), "steps other than same").to.deep.equal(
+        newSince03(stack, offline.resources),
+      );
       // A step for every resource, and for the default providers the engine adds (those are sames too).
       const defaults = /::pulumi:providers:[^:]+::default(_[\d_]+)?$/;
       const resources = update.steps.map((s) => s.urn).filter((urn) => !defaults.test(urn));
@@ -100,7 +112,9 @@ describe("a change preview across releases (plan --against)", () => {
     const before = run.resources
       .filter((r) => r.old)
       .map((r) => ({ ...r, urn: r.old as string, old: undefined }));
-    expect(changesBetween(before, run.resources)).to.deep.equal([]);
+    expect(changesBetween(before, run.resources).map((c) => [c.change, c.name])).to.deep.equal(
+      run.resources.filter((r) => r.name.endsWith("-apply-gate")).map((r) => ["create", r.name]),
+    );
     // Without the URNs of the last update, every custom resource would show as a create and a delete.
     const unmatched = run.resources.map((r) => ({ ...r, old: undefined }));
     expect(changesBetween(before, unmatched).length).to.be.greaterThan(olds.length);

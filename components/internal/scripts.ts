@@ -3,6 +3,8 @@
  * each prefixed with common.sh, and the rolling ones with roll.sh). They take their parameters from the environment and the talosconfig
  * from stdin, so no secret ever reaches a command line or the log.
  */
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 
@@ -21,6 +23,8 @@ export const PREFLIGHT_SCRIPT = script("preflight");
 export const ROLLOUT_SCRIPT = script("rollout", ["roll"]);
 /** Reboots the nodes that hold a staged config, one at a time, drained, with a health gate after each. */
 export const CONFIG_ROLL_SCRIPT = script("config-roll", ["roll"]);
+/** Before a node's config apply: passes only when the node answers and is idle (running, ready). */
+export const APPLY_GATE_SCRIPT = script("apply-gate");
 /** Drains a node (and leaves etcd) before its VM is deleted, then deletes its Node object. */
 export const DECOMMISSION_SCRIPT = script("decommission");
 
@@ -38,3 +42,23 @@ export const SCRIPT_INTERPRETER = ["/bin/bash", "-c"];
  * long", pulumi/pulumi-command#285 and #552). The scripts never read them.
  */
 export const NO_PREVIOUS_OUTPUT = false;
+
+/**
+ * A command's trigger: the SHA-256 of these values (secret or not), not secret itself. Only for values
+ * whose hash tells nothing, such as machine configs, whose keys are random and long. `what` names them
+ * in the error a value that is not a string (a unit test's mock that left it out) gets.
+ */
+export function digestOf(values: pulumi.Input<string | undefined>[], what: string): pulumi.Output<string> {
+  return pulumi.unsecret(
+    pulumi.all(values).apply((resolved) => {
+      const hash = createHash("sha256");
+      resolved.forEach((value, i) => {
+        if (typeof value !== "string") {
+          throw new Error(`${what}: value ${i} is not a string (mocks must return it)`);
+        }
+        hash.update(value).update("\0");
+      });
+      return hash.digest("hex");
+    }),
+  );
+}

@@ -25,6 +25,20 @@ require_talosctl() {
     fail "talosctl is ${client:-of unknown version}, but the cluster runs Talos $TALOS_MINOR. Install talosctl $TALOS_MINOR.x and run pulumi up again."
 }
 
+# Runs a command that reports its progress a line per step (talosctl v1.13.9 pkg/reporter/reporter.go
+# prints every new line when stderr is not a terminal; kubectl drain a line per pod) into a private
+# file, and prints its last 20 lines only when it fails. What a command prints ends up in Pulumi's state
+# (pulumi-command v1.2.1's stdout and stderr outputs, local/commandOutputs.go), which must not grow with
+# every step of every node; this script's own log says what happens, a few lines per node.
+quiet() {
+  local out status=0
+  out=$(mktemp "$work/output.XXXXXX")
+  "$@" >"$out" 2>&1 || status=$?
+  [ "$status" -eq 0 ] || tail -n 20 "$out" >&2
+  rm -f "$out"
+  return "$status"
+}
+
 require_kubectl() {
   command -v kubectl >/dev/null 2>&1 ||
     fail "kubectl is not on the PATH of the machine running Pulumi. Install it (https://kubernetes.io/docs/tasks/tools/) and run pulumi up again."
@@ -183,7 +197,7 @@ talos_health() {
   via=$(answering_control_plane "$1") || return 1
   set -- --control-plane-nodes "$cp_ips" --wait-timeout "$HEALTH_TIMEOUT"
   [ -z "$worker_ips" ] || set -- "$@" --worker-nodes "$worker_ips"
-  talosctl -e "$via" -n "$via" health "$@"
+  quiet talosctl -e "$via" -n "$via" health "$@"
 }
 
 # Before control plane $2 (named $1) goes down, for $3 ("an upgrade", "a reboot", "its removal"): Talos's

@@ -51,12 +51,12 @@ fi
 # evicts through the Eviction API, so PodDisruptionBudgets hold, with the options talosctl's own drain
 # uses (cmd/talosctl/pkg/talos/nodedrain/nodedrain.go: Force, IgnoreAllDaemonSets, DeleteEmptyDirData).
 if kubectl get node "$NODE_NAME" >/dev/null 2>&1; then
-  kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --force --timeout "$RESET_TIMEOUT" ||
+  quiet kubectl drain "$NODE_NAME" --ignore-daemonsets --delete-emptydir-data --force --timeout "$RESET_TIMEOUT" ||
     fail "$NODE_NAME ($NODE_IP): the drain failed (above; a PodDisruptionBudget that allows no eviction holds it), so the node was not reset and its VM stays. It is cordoned. Let its pods go (or scale what the budget protects), or set cluster.teardown: true if the whole cluster goes, then run pulumi up again."
 else
   log "$NODE_NAME: no Kubernetes node of that name (it never registered): nothing to drain"
 fi
-talosctl -e "$(other_endpoints "$NODE_IP")" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
+quiet talosctl -e "$(other_endpoints "$NODE_IP")" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
   fail "$NODE_NAME ($NODE_IP): the graceful reset failed, so its VM stays. Inspect it (talosctl -n $NODE_IP dmesg), or set cluster.teardown: true if the whole cluster goes, then run again."
 kubectl delete node "$NODE_NAME" --ignore-not-found
 log "$NODE_NAME: out of the cluster"

@@ -45,7 +45,7 @@ reboot_node() {
   # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (--drain-timeout,
   # cmd/talosctl/pkg/talos/nodedrain/nodedrain.go DefaultDrainTimeout): a PodDisruptionBudget that
   # allows no eviction holds it until then.
-  talosctl -e "$(answering_control_plane "$ip")" -n "$ip" reboot --drain --drain-timeout "$REBOOT_TIMEOUT" --wait --timeout "$REBOOT_TIMEOUT" ||
+  quiet talosctl -e "$(answering_control_plane "$ip")" -n "$ip" reboot --drain --drain-timeout "$REBOOT_TIMEOUT" --wait --timeout "$REBOOT_TIMEOUT" ||
     fail "$name ($ip): the reboot failed; the roll stops here.$(budgets_hint)$(left_cordoned "$name" "its staged config still waiting for its next boot") Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
   [ "$(config_state "$ip")" = "applied" ] ||
     fail "$name ($ip) came back still holding a staged config; the roll stops here."

@@ -27,7 +27,7 @@ upgrade_node() {
   before_control_plane "$name" "$ip" "the upgrade"
   log "$name ($ip): upgrading to $TARGET_IMAGE (install, cordon, drain, reboot)"
   # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (see config-roll.sh).
-  talosctl -e "$(answering_control_plane "$ip")" -n "$ip" upgrade --image "$TARGET_IMAGE" --drain-timeout "$UPGRADE_TIMEOUT" --wait --timeout "$UPGRADE_TIMEOUT" ||
+  quiet talosctl -e "$(answering_control_plane "$ip")" -n "$ip" upgrade --image "$TARGET_IMAGE" --drain-timeout "$UPGRADE_TIMEOUT" --wait --timeout "$UPGRADE_TIMEOUT" ||
     fail "$name ($ip): the upgrade failed; the roll stops here.$(budgets_hint)$(left_cordoned "$name" "with $TARGET_IMAGE installed (talosctl installs before it drains), so its next boot, planned or not, runs $TARGET_VERSION") Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
   on_target "$ip" ||
     fail "$name ($ip) came back on $(running_version "$ip"), not $TARGET_VERSION with the target schematic; the roll stops here."
@@ -77,7 +77,7 @@ roll_kubernetes() {
   roll_cluster reboot_node
   log "Kubernetes: upgrading from ${server:-unknown} to $KUBERNETES_VERSION (talosctl upgrade-k8s)"
   via=$(answering_control_plane "")
-  talosctl -e "$via" -n "$via" upgrade-k8s --to "$KUBERNETES_VERSION" ||
+  quiet talosctl -e "$via" -n "$via" upgrade-k8s --to "$KUBERNETES_VERSION" ||
     fail "talosctl upgrade-k8s failed; fix the cause and run pulumi up again to resume."
 }
 

@@ -9,13 +9,14 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import {
+  APPLY_GATE_SCRIPT,
   CONFIG_ROLL_SCRIPT,
   DECOMMISSION_SCRIPT,
   PREFLIGHT_SCRIPT,
   READY_SCRIPT,
   ROLLOUT_SCRIPT,
 } from "../../components/internal/scripts";
-import { NodeSpec } from "../../tools/simcluster/cluster";
+import { FaultKind, NodeSpec } from "../../tools/simcluster/cluster";
 import {
   applyConfig,
   clusterTools,
@@ -107,6 +108,10 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         /via 127\.0\.0\.12$/,
       );
       expect(events(timeline, "uncordoned")).to.have.members(WORKERS_THEN_CONTROL_PLANES);
+      // Issue 19, item 6: what a command prints lands in Pulumi's state (its stdout and stderr outputs).
+      // A few lines of its own per node; talosctl's progress, a line per step, only when a step fails.
+      expect(result.output).to.not.include("waiting for etcd to be healthy");
+      expect(result.output.trim().split("\n")).to.have.length.below(40);
     });
 
     it("rolls control planes first when asked", async () => {
@@ -508,6 +513,68 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       const result = await ready({ READY_TIMEOUT: "3s" });
       expect(result.status).to.equal(1);
       expect(result.output).to.match(/Kubernetes is not ready after 3s/);
+    });
+  });
+
+  describe("apply gate (before a node's config apply, whenever what it sends changes)", () => {
+    // Issue 19, item 5: the provider's dry run falls back to auto mode on any error, and auto reboots a
+    // node undrained when the change needs a reboot.
+    const sim = withCluster();
+    const gate = (name: string) =>
+      runScript(sim.current(), APPLY_GATE_SCRIPT, { NODE_NAME: name, NODE_IP: ip(name), CONFIG_DIGEST: "d" });
+
+    it("lets the apply go ahead while the node is running and ready (talosctl get machinestatus)", async () => {
+      const result = await gate("w-1");
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("w-1 (127.0.0.21): running and ready; its config apply may go ahead");
+    });
+
+    const stops: [string, FaultKind, string, string][] = [
+      [
+        "does not answer",
+        "unreachable",
+        "w-1",
+        "w-1 (127.0.0.21) does not answer (above). Its config apply would fall back to auto mode and reboot it undrained",
+      ],
+      [
+        "is not ready, naming Talos's unmet condition",
+        "stay-notready",
+        "cp-2",
+        'cp-2 (127.0.0.12) is running, not ready (nodeReady: node "cp-2" is not ready), not running and ready.',
+      ],
+    ];
+    for (const [what, fault, node, message] of stops) {
+      it(`stops when the node ${what}`, async () => {
+        await sim.current().fault(fault, node);
+        const result = await gate(node);
+        expect(result.status).to.equal(1);
+        expect(result.output).to.include(message);
+      });
+    }
+
+    it("stops while the node reboots", async () => {
+      const cluster = sim.current();
+      // The sequence fails before the node goes down, and the stage stays "rebooting": machined sets
+      // "running" only when a boot sequence stops without an error (controllers/runtime/machine_status.go).
+      await cluster.fault("fail-reboot", "w-2");
+      execFileSync(
+        join(cluster.env.PATH.split(":")[0], "talosctl"),
+        ["-e", "127.0.0.11", "-n", ip("w-2"), "reboot", "--wait=false"],
+        { env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig }, stdio: "pipe" },
+      );
+      const result = await gate("w-2");
+      expect(result.status).to.equal(1);
+      expect(result.output).to.include("w-2 (127.0.0.22) is rebooting, not running and ready.");
+    });
+
+    it("lets a node that is not a Kubernetes node yet through: it installs from maintenance mode", async () => {
+      const result = await runScript(sim.current(), APPLY_GATE_SCRIPT, {
+        NODE_NAME: "w-9",
+        NODE_IP: "127.0.0.29",
+        CONFIG_DIGEST: "d",
+      });
+      expect(result.status, result.output).to.equal(0);
+      expect(result.output).to.include("w-9 (127.0.0.29): not a Kubernetes node yet");
     });
   });
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/siderolabs/talos/pkg/machinery/api/common"
+	"github.com/siderolabs/talos/pkg/machinery/resources/runtime"
 )
 
 // The control API, HTTP on loopback, for the tests:
@@ -86,6 +87,14 @@ func (c *Cluster) controlHandler() http.Handler {
 		switch {
 		case req.Kind == "stay-notready" && target != nil:
 			err = target.reportStatus()
+
+			c.mu.Lock()
+			booted := target.booted
+			c.mu.Unlock()
+
+			if err == nil && booted {
+				err = target.setStage(runtime.MachineStageRunning)
+			}
 		case req.Kind == "cilium-unavailable":
 			err = c.updateControllers()
 		case req.Kind == "block-drain" && target != nil:

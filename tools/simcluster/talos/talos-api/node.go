@@ -119,6 +119,10 @@ func (n *Node) boot() error {
 	n.up = true
 	c.mu.Unlock()
 
+	if err := n.setStage(runtime.MachineStageBooting); err != nil {
+		return err
+	}
+
 	n.emit("", &machine.MachineStatusEvent{Stage: machine.MachineStatusEvent_BOOTING, Status: &machine.MachineStatusEvent_MachineStatus{}})
 	n.emit("", &machine.SequenceEvent{Sequence: "boot", Action: machine.SequenceEvent_START})
 	n.emit("", &machine.SequenceEvent{Sequence: "boot", Action: machine.SequenceEvent_STOP})
@@ -135,6 +139,10 @@ func (n *Node) boot() error {
 
 	// machined reports the machine ready once the boot sequence is done and every service is up
 	// (controllers/runtime/machine_status.go); talosctl's --wait looks for exactly this event.
+	if err := n.setStage(runtime.MachineStageRunning); err != nil {
+		return err
+	}
+
 	n.emit("", &machine.MachineStatusEvent{Stage: machine.MachineStatusEvent_RUNNING, Status: &machine.MachineStatusEvent_MachineStatus{Ready: true}})
 
 	return nil
@@ -276,6 +284,30 @@ func (n *Node) buildResources() error {
 	return nil
 }
 
+// setStage records the node's MachineStatus as machined's MachineStatusController does (v1.13.9
+// internal/app/machined/pkg/controllers/runtime/machine_status.go): the stage the running sequence
+// implies; readiness checked only while booting or running, where a kubelet that is not Ready is the
+// unmet "nodeReady" condition (the "stay-notready" fault); every other stage reports ready.
+func (n *Node) setStage(stage runtime.MachineStage) error {
+	c := n.cluster
+	c.mu.Lock()
+	st := n.resources
+	c.mu.Unlock()
+
+	status := runtime.NewMachineStatus()
+	status.TypedSpec().Stage = stage
+	status.TypedSpec().Status.Ready = true
+
+	if (stage == runtime.MachineStageBooting || stage == runtime.MachineStageRunning) && c.fault("stay-notready", n) {
+		status.TypedSpec().Status.Ready = false
+		status.TypedSpec().Status.UnmetConditions = []runtime.UnmetCondition{
+			{Name: "nodeReady", Reason: fmt.Sprintf("node %q is not ready", n.Name)},
+		}
+	}
+
+	return put(st, status)
+}
+
 // persist writes a config to disk: the persisted MachineConfig resource, next boot's config.
 func (n *Node) persist(data []byte) error {
 	cfg, err := configloader.NewFromBytes(data)
@@ -359,6 +391,7 @@ func (n *Node) reboot(actor string) {
 		defer c.wg.Done()
 
 		n.emit(actor, &machine.SequenceEvent{Sequence: "reboot", Action: machine.SequenceEvent_START})
+		n.setStage(runtime.MachineStageRebooting) //nolint:errcheck // the state is in memory
 		n.emit(actor, &machine.MachineStatusEvent{Stage: machine.MachineStatusEvent_REBOOTING, Status: &machine.MachineStatusEvent_MachineStatus{}})
 		n.emit(actor, &machine.TaskEvent{Task: "stopAllServices", Action: machine.TaskEvent_START})
 		time.Sleep(shutdownDelay)

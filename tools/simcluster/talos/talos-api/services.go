@@ -18,6 +18,7 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/api/common"
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
+	"github.com/siderolabs/talos/pkg/machinery/resources/runtime"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -251,6 +252,7 @@ func (a machineService) Reset(ctx context.Context, req *machine.ResetRequest) (*
 	go func() {
 		defer c.wg.Done()
 
+		n.setStage(runtime.MachineStageResetting) //nolint:errcheck // the state is in memory
 		n.emit(actor, &machine.SequenceEvent{Sequence: "reset", Action: machine.SequenceEvent_START})
 
 		if req.GetGraceful() {

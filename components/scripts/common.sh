@@ -200,7 +200,7 @@ talos_health() {
   quiet talosctl -e "$via" -n "$via" health "$@"
 }
 
-# Before control plane $2 (named $1) goes down, for $3 ("an upgrade", "a reboot", "its removal"): Talos's
+# Before control plane $2 (named $1) goes down, for $3 ("the upgrade", "the reboot", "its removal"): Talos's
 # checks, so that every etcd member is healthy and quorum survives losing this one. Nothing else checks
 # it before the node is drained: talosctl upgrade of a 1.13 node goes through LifecycleService.Upgrade,
 # which skips the old etcd check (ValidateForUpgrade, v1.13.9

@@ -26,13 +26,14 @@ left_cordoned() {
   printf ' %s is left cordoned, %s. pulumi up resumes with it (drained, then rebooted); kubectl uncordon %s lets it take pods until then.' "$1" "$2" "$1"
 }
 
-# A step of roll_cluster: reboots a node that holds a staged config. The reboot cordons and drains the
-# node first and uncordons it once it is back (talosctl v1.13.9 reboot --drain,
-# cmd/talosctl/cmd/talos/reboot.go; Talos's own reboot sequence does not drain), then a health gate.
+# "staged" or "applied" (talos_config_state, common.sh) for the node at $1.
 config_state() {
   talosctl -e "$(answering_control_plane "$1")" -n "$1" get machineconfig -o json | talos_config_state
 }
 
+# A step of roll_cluster: reboots a node that holds a staged config. The reboot cordons and drains the
+# node first and uncordons it once it is back (talosctl v1.13.9 reboot --drain,
+# cmd/talosctl/cmd/talos/reboot.go; Talos's own reboot sequence does not drain), then a health gate.
 reboot_node() {
   local name=$1 ip=$2 state
   state=$(config_state "$ip") || fail "$name ($ip): cannot read its machine config; the roll stops here."

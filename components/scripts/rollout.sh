@@ -26,7 +26,7 @@ upgrade_node() {
   fi
   before_control_plane "$name" "$ip" "the upgrade"
   log "$name ($ip): upgrading to $TARGET_IMAGE (install, cordon, drain, reboot)"
-  # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (see config-roll.sh).
+  # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (see reboot_node, roll.sh).
   quiet talosctl -e "$(answering_control_plane "$ip")" -n "$ip" upgrade --image "$TARGET_IMAGE" --drain-timeout "$UPGRADE_TIMEOUT" --wait --timeout "$UPGRADE_TIMEOUT" ||
     fail "$name ($ip): the upgrade failed; the roll stops here.$(budgets_hint)$(left_cordoned "$name" "with $TARGET_IMAGE installed (talosctl installs before it drains), so its next boot, planned or not, runs $TARGET_VERSION") Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
   on_target "$ip" ||

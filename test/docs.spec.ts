@@ -74,3 +74,19 @@ describe("the stack program", () => {
     }
   });
 });
+
+describe("the README's day-2 promises", () => {
+  it("each name a test that exists, in the file named", () => {
+    const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");
+    const section = readme.slice(
+      readme.indexOf("## Day 2:"),
+      readme.indexOf("### The change-impact contract"),
+    );
+    const rows = [...section.matchAll(/^\| .+ \| `(test\/[^`]+)` › "([^"]+)" +\|$/gm)];
+    expect(rows.length, "the promise table").to.be.at.least(15);
+    const missing = rows
+      .filter(([, file, title]) => !readFileSync(join(PROJECT_DIR, file), "utf8").includes(`it("${title}"`))
+      .map(([, file, title]) => `${file} › ${title}`);
+    expect(missing).to.deep.equal([]);
+  });
+});

@@ -5,7 +5,7 @@
  */
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { checkConfigPatches } from "./internal/config-patches";
+import { checkConfigPatches, credentialsIn } from "./internal/config-patches";
 import { parseIPv4 } from "./internal/ipv4";
 import { installPatch, Patch, renderPatch } from "./internal/machine-config";
 import { NodeRole } from "./internal/node-rules";
@@ -33,7 +33,8 @@ export interface NodePoolArgs extends VmShapeArgs {
   /**
    * Extra machine-config patches for every node of the pool (strategic-merge YAML, multi-document
    * allowed, or RFC 6902 JSON patches), applied after this library's own: the escape hatch for anything
-   * not modelled here. Fields Talos v1.13 deprecates (`machine.network`, ...) are refused.
+   * not modelled here. Fields Talos v1.13 deprecates (`machine.network`, ...) are refused. A patch that
+   * holds credentials (a RegistryAuthConfig password, ...) is passed as a secret.
    * @default []
    */
   configPatches?: string[];
@@ -130,7 +131,7 @@ export interface PoolNode {
   ip: string;
   /** Its VM. */
   vm: TalosVm;
-  /** Its delete drains the node (and leaves etcd) before the VM is deleted. */
+  /** Its delete drains the node (a control plane also leaves etcd) before the VM is deleted. */
   decommission: command.local.Command;
   /** The config apply that installs Talos on the node and keeps its config current. */
   apply: talos.machine.ConfigurationApply;
@@ -142,7 +143,7 @@ export interface PoolNode {
  * later applies updates with the cluster's client configuration, after any roll.
  *
  * Removal runs in reverse: the apply goes (a no-op), then the decommission command drains the node
- * (and leaves etcd), then the VM is deleted.
+ * (a control plane also leaves etcd), then the VM is deleted.
  */
 export function createPoolNodes(
   parent: pulumi.ComponentResource,
@@ -150,7 +151,10 @@ export function createPoolNodes(
   input: PoolNodesInput,
 ): PoolNode[] {
   const { args, role, cluster } = input;
-  const userPatches = args.configPatches ?? [];
+  // A patch with credentials (a registry password...) stays secret in state and in every plan.
+  const userPatches = (args.configPatches ?? []).map((patch) =>
+    credentialsIn(patch).length > 0 ? pulumi.secret(patch) : patch,
+  );
   return args.nodes.map((node) => {
     const vm = new TalosVm(
       `${name}-${node.name}`,

@@ -21,8 +21,10 @@ import {
   recordedNodes,
   recordOfAttempt,
 } from "./internal/last-update";
+import { credentialsIn, patchText } from "./internal/config-patches";
 import { Cni } from "./internal/machine-config";
 import { Problem, ValidationError } from "./internal/validation";
+import { clusterWarnings } from "./internal/warnings";
 import { KubeVip } from "./kube-vip";
 import { PoolNode, PoolNodeArgs } from "./node-pool";
 import { TalosImage } from "./talos-image";
@@ -40,7 +42,10 @@ export interface TalosClusterPoolArgs extends Pick<
   nodes: PoolNodeArgs[];
   /**
    * Machine-config patches for every node of the pool, after the library's own: mappings (strategic
-   * merge) or YAML strings (multi-document allowed, or RFC 6902 JSON patches). @default []
+   * merge) or YAML strings (multi-document allowed, or RFC 6902 JSON patches). Refused: fields Talos
+   * v1.13 deprecates, and what the library sets from this description (the hostname, the install disk,
+   * the node address, the CNI under Cilium, the VIP...: the message names the setting to use). A patch
+   * holding credentials (a RegistryAuthConfig password, ...) is passed on as a secret. @default []
    */
   configPatches?: (string | Record<string, unknown>)[];
 }
@@ -55,7 +60,12 @@ export interface TalosClusterWorkerPoolArgs extends TalosClusterPoolArgs {
 }
 
 export interface TalosClusterArgs {
-  /** Cluster name (DNS label): Talos cluster name, kubeconfig context, Proxmox tag, resource names. */
+  /**
+   * Cluster name (DNS label): Talos cluster name, kubeconfig context, Proxmox tag, and the prefix of
+   * every child resource's name. The component's own resource name (the constructor's `name`) names the
+   * component only; the two may differ (the stack program passes this one for both). A running cluster
+   * keeps this one: changing it would rebuild the cluster, and the last update's record refuses it.
+   */
   name: string;
   /** Talos version, a v1.13 release such as `"v1.13.9"`. A change rolls through the nodes one by one. */
   talosVersion: string;
@@ -67,8 +77,8 @@ export interface TalosClusterArgs {
     cidr: string;
     /** The router's address inside `cidr`. */
     gateway: string;
-    /** DNS servers of every node, through cloud-init. @default [] (Talos's defaults) */
-    nameservers?: string[];
+    /** DNS servers of every node (IP addresses), through cloud-init: at least one. */
+    nameservers: string[];
     /** The Proxmox bridge of every NIC. @default "vmbr0" */
     bridge?: string;
     /** VLAN tag of the NICs. @default untagged */
@@ -155,7 +165,9 @@ export interface TalosClusterArgs {
    * refused. Given, the constructor also writes the stack outputs `nodes`, `cluster` and `endpoint` at
    * once, before it creates anything: what this update may leave behind (every node recorded so far, and
    * every node it adds). A failed update keeps them, so the next one is still refused what the running
-   * cluster cannot take; the program's own outputs replace them when the update succeeds. @default none
+   * cluster cannot take; the program's own outputs replace them when the update succeeds. Pass the
+   * awaited record (`await readLastUpdate()`, empty for a new stack), never the Promise: a Promise is
+   * refused. Left out, nothing is compared, and the constructor warns. @default none
    */
   lastUpdate?: LastUpdate;
 }
@@ -208,6 +220,29 @@ export class TalosCluster extends pulumi.ComponentResource {
     return validate(args).problems;
   }
 
+  /**
+   * The config patches of a description that hold credentials, each with its path (relative, like
+   * {@link TalosCluster.validate}'s) and the fields, e.g. `RegistryAuthConfig password`. The cluster passes
+   * them on as secrets; a program refuses them when they come from plain text (the stack does, unless its
+   * `talos-proxmox:cluster` holds an encrypted value).
+   */
+  static credentialPatches(args: TalosClusterArgs): { path: string; fields: string[] }[] {
+    const pools: [unknown, string][] = [
+      [args.controlPlane, "controlPlane"],
+      ...(Array.isArray(args.workerPools) ? args.workerPools : []).map((pool, i): [unknown, string] => [
+        pool,
+        `workerPools[${i}]`,
+      ]),
+    ];
+    return pools.flatMap(([pool, path]) => {
+      const patches = (pool as TalosClusterPoolArgs | undefined)?.configPatches;
+      return (Array.isArray(patches) ? patches : []).flatMap((patch, i) => {
+        const fields = credentialsIn(patchText(patch));
+        return fields.length > 0 ? [{ path: `${path}.configPatches[${i}]`, fields }] : [];
+      });
+    });
+  }
+
   constructor(name: string, args: TalosClusterArgs, opts?: pulumi.ComponentResourceOptions) {
     const { spec, problems } = validate(args);
     if (!spec) {
@@ -222,6 +257,18 @@ export class TalosCluster extends pulumi.ComponentResource {
       pulumi.runtime.registerResourceOutputs(stack, recordOfAttempt(args.lastUpdate, spec));
     }
     super(TalosCluster.TYPE, name, {}, opts);
+    const warnings = clusterWarnings(spec);
+    if (args.lastUpdate === undefined) {
+      warnings.push({
+        path: "lastUpdate",
+        message:
+          "is not given, so no change is checked against the running cluster (quorum, VM replacements, a " +
+          "rename...). Pass lastUpdate: await readLastUpdate() (empty for a new stack).",
+      });
+    }
+    for (const warning of warnings) {
+      void pulumi.log.warn(`${warning.path}: ${warning.message}`, this);
+    }
     // Where these resources were before TalosCluster: at the top of the stack.
     const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
 
@@ -413,6 +460,16 @@ function validate(args: TalosClusterArgs): { spec?: ClusterSpec; problems: Probl
   const mapping = typeof args === "object" && args !== null && !Array.isArray(args);
   const { lastUpdate, ...description } = mapping ? args : { lastUpdate: undefined };
   const read = readClusterArgs(mapping ? description : args);
+  // A Promise (readLastUpdate() without await) reads as a record with nothing in it.
+  if (typeof (lastUpdate as { then?: unknown } | undefined)?.then === "function") {
+    const promise: Problem = {
+      path: "lastUpdate",
+      message:
+        "is a Promise, which would turn every check against the running cluster off. Await it: " +
+        "lastUpdate: await readLastUpdate().",
+    };
+    return { problems: [...read.problems, promise] };
+  }
   if (!read.spec) {
     return read;
   }

@@ -67,6 +67,7 @@ export function readStackConfig(lastUpdate: LastUpdate): StackSpec {
         ...p,
         path: p.path === "" ? "cluster" : `cluster.${p.path}`,
       })),
+      ...checkCredentialsEncrypted(cluster),
     );
   }
   if (problems.length > 0) {
@@ -89,6 +90,27 @@ function clusterArgs(raw: unknown, lastUpdate: LastUpdate): TalosClusterArgs {
     ...(raw as unknown as TalosClusterArgs),
     lastUpdate,
   };
+}
+
+/**
+ * Credentials in config patches come from an encrypted value. The engine marks a whole key secret when
+ * any value in it is encrypted (pulumi/pulumi sdk/v3 v3.276.0 go/common/resource/config/object.go,
+ * Secure: true when any element is), so the program cannot tell which value is: a `talos-proxmox:cluster`
+ * with none encrypted holds the credentials in plain text. The library keeps such patches secret either way.
+ */
+function checkCredentialsEncrypted(cluster: TalosClusterArgs): Problem[] {
+  const key = `${PROJECT_NAMESPACE}:cluster`;
+  const patches = TalosCluster.credentialPatches(cluster);
+  if (patches.length === 0 || isConfigSecret(key)) {
+    return [];
+  }
+  return patches.map(({ path, fields }) => ({
+    path: `cluster.${path}`,
+    message:
+      `holds ${fields.join(", ")} in plain text in the stack file. Encrypt the patch: pulumi config set --secret ` +
+      `--path '${key}.${path}' "$(cat patch.yaml)" (the patch as YAML text). Then rotate the credential: it has ` +
+      `been readable in the file.`,
+  }));
 }
 
 function isMapping(value: unknown): value is Record<string, unknown> {

@@ -182,11 +182,12 @@ describe("day 2", () => {
   });
 
   it("rolls control planes first when the stack says so", async () => {
+    // prod: its pool of three keeps a node up through a batch of two (homelab's two would both go).
     const [, after] = await bumped(
-      "homelab",
+      "prod",
       (c) => (c.upgrade = { order: "control-plane-first", maxParallelWorkers: 2 }),
     );
-    expect(one(after, COMMAND, "homelab-upgrade-rollout").inputs.environment).to.include({
+    expect(one(after, COMMAND, "prod-upgrade-rollout").inputs.environment).to.include({
       ORDER: "control-plane-first",
       MAX_PARALLEL_WORKERS: "2",
     });

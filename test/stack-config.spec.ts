@@ -493,6 +493,164 @@ const rows: Row[] = [
     message: /DNS label/,
   },
   {
+    what: "a config patch with its own hostname document",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [{ apiVersion: "v1alpha1", kind: "HostnameConfig", hostname: "w" }]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message:
+      /sets a HostnameConfig document, which this library owns: each node's hostname is its name\. Remove it from the patch, and set nodes\[\]\.name instead\./,
+  },
+  {
+    what: "a config patch that picks the install disk",
+    edit: (c) => (c.controlPlane.configPatches = [{ machine: { install: { disk: "/dev/vda" } } }]),
+    path: "cluster.controlPlane.configPatches[0]",
+    message:
+      /sets "machine\.install\.disk", which this library owns: Talos installs on the VM's own disk, \/dev\/sda/,
+  },
+  {
+    what: "a config patch that sets a CNI under Cilium",
+    edit: (c) => (c.workerPools[0].configPatches = [{ cluster: { network: { cni: { name: "custom" } } } }]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /sets "cluster\.network\.cni", which this library owns: with cni: cilium .*set cni instead/,
+  },
+  {
+    what: "a config patch that turns kube-proxy back on under Cilium",
+    edit: (c) => (c.workerPools[0].configPatches = [{ cluster: { proxy: { disabled: false } } }]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message:
+      /sets "cluster\.proxy\.disabled", which this library owns: with cni: cilium, Cilium replaces kube-proxy/,
+  },
+  {
+    what: "a JSON patch that adds a node-IP subnet",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        "- op: add\n  path: /machine/kubelet/nodeIP/validSubnets/-\n  value: 10.0.0.0/8\n",
+      ]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /sets "machine\.kubelet\.nodeIP", which this library owns: .*set nodes\[\]\.ip instead/,
+  },
+  {
+    what: "a config patch with etcd's advertised subnets",
+    edit: (c) =>
+      (c.controlPlane.configPatches = [{ cluster: { etcd: { advertisedSubnets: ["10.0.0.0/8"] } } }]),
+    path: "cluster.controlPlane.configPatches[0]",
+    message:
+      /sets "cluster\.etcd\.advertisedSubnets", which this library owns: .*set controlPlane\.nodes\[\]\.ip/,
+  },
+  {
+    what: "a config patch with the API VIP's document",
+    edit: (c) =>
+      (c.controlPlane.configPatches = [
+        { apiVersion: "v1alpha1", kind: "Layer2VIPConfig", name: "192.168.10.50", link: "ens18" },
+      ]),
+    path: "cluster.controlPlane.configPatches[0]",
+    message: /sets a Layer2VIPConfig document for 192\.168\.10\.50, .*set vip\.ip and vip\.provider instead/,
+  },
+  {
+    what: "a config patch that aliases the control planes' NIC",
+    edit: (c) =>
+      (c.controlPlane.configPatches = [
+        { apiVersion: "v1alpha1", kind: "LinkAliasConfig", name: "lan", selector: { match: "true" } },
+      ]),
+    path: "cluster.controlPlane.configPatches[0]",
+    message: /sets a LinkAliasConfig document, .*the alias net0 of the VM's only NIC/,
+  },
+  {
+    what: "a config patch with its own DNS servers",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        { apiVersion: "v1alpha1", kind: "ResolverConfig", nameservers: [{ address: "9.9.9.9" }] },
+      ]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /sets ResolverConfig nameservers, .*set network\.nameservers instead/,
+  },
+  {
+    what: "a config patch that replaces the cluster's secrets",
+    edit: (c) => (c.controlPlane.configPatches = [{ cluster: { secretboxEncryptionSecret: "x" } }]),
+    path: "cluster.controlPlane.configPatches[0]",
+    message: /sets "cluster\.secretboxEncryptionSecret", which this library owns: the cluster's secrets/,
+  },
+  {
+    what: "a registry password in plain text",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        {
+          apiVersion: "v1alpha1",
+          kind: "RegistryAuthConfig",
+          name: "ghcr.io",
+          username: "u",
+          password: "hunter2",
+        },
+      ]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message:
+      /holds RegistryAuthConfig password in plain text in the stack file\. Encrypt the patch: pulumi config set --secret --path 'talos-proxmox:cluster\.workerPools\[0\]\.configPatches\[0\]'/,
+    stackOnly: true,
+  },
+  {
+    what: "a roll budget that empties a pool",
+    edit: (c) => (c.upgrade.maxParallelWorkers = 2),
+    path: "cluster.upgrade.maxParallelWorkers",
+    message:
+      /is 2, and worker pool "general" \(workerPools\[0\]\) has 2 nodes: a roll could drain and reboot the whole pool at once.*at most 1/,
+  },
+  {
+    what: "a highly available control plane on one Proxmox node",
+    stack: "prod",
+    edit: (c) => c.controlPlane.nodes.forEach((n: Cluster) => (n.pveNode = "pve1")),
+    path: "cluster.controlPlane.nodes[1].pveNode",
+    message:
+      /"pve1" would run cp-2 next to cp-1, but highAvailability is on: of 3 control planes etcd can lose 1, so a Proxmox node may run at most 1/,
+  },
+  {
+    what: "Longhorn with no workers to prepare",
+    edit: (c) => (c.workerPools = []),
+    path: "cluster.longhorn.enabled",
+    message: /is true, but the cluster has no workers/,
+  },
+  {
+    what: "a node-role label, which NodeRestriction forbids the node",
+    edit: (c) => (c.workerPools[0].labels = { "node-role.kubernetes.io/worker": "" }),
+    path: "cluster.workerPools[0].labels.node-role.kubernetes.io/worker",
+    message: /a label a node may not set on itself .*Use "node\.kubernetes\.io\/worker"/,
+  },
+  {
+    what: "a node-restriction label",
+    edit: (c) => (c.workerPools[0].labels = { "node-restriction.kubernetes.io/zone": "a" }),
+    path: "cluster.workerPools[0].labels.node-restriction.kubernetes.io/zone",
+    message: /a label a node may not set on itself/,
+  },
+  {
+    what: "a Talos pre-release",
+    edit: (c) => (c.talosVersion = "v1.13.0-rc.0"),
+    path: "cluster.talosVersion",
+    message: /"v1\.13\.0-rc\.0" is not a Talos release .*e\.g\. "v1\.13\.9"/,
+  },
+  {
+    what: "a Cilium chart version that was never released",
+    edit: (c) => (c.cilium.version = "1.16.14"),
+    path: "cluster.cilium.version",
+    message: /"1\.16\.14" is not a Cilium chart release .*e\.g\. "1\.16\.19"/,
+  },
+  {
+    what: "a kube-vip version that was never released",
+    edit: (c) => (c.kubeVip.version = "v0.5.3"),
+    path: "cluster.kubeVip.version",
+    message: /"v0\.5\.3" is not a kube-vip release/,
+  },
+  {
+    what: "a kube-vip-cloud-provider version that was never released",
+    edit: (c) => (c.kubeVip.cloudProviderVersion = "v0.0.0"),
+    path: "cluster.kubeVip.cloudProviderVersion",
+    message: /"v0\.0\.0" is not a kube-vip-cloud-provider release .*e\.g\. "v0\.0\.12"/,
+  },
+  {
+    what: "no nameservers key",
+    edit: (c) => delete c.network.nameservers,
+    path: "cluster.network.nameservers",
+    message: /is required: the nodes' DNS servers, given through cloud-init/,
+  },
+  {
     what: "a last update written into the file",
     edit: (c) => (c.lastUpdate = { nodes: {} }),
     path: "cluster.lastUpdate",

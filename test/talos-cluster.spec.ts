@@ -201,6 +201,50 @@ describe("TalosCluster: the stack's checks, through the library", function () {
     );
   });
 
+  it("refuses a lastUpdate that is a Promise, which would turn every check against the running cluster off", async () => {
+    const description = homelab();
+    const pending = Promise.resolve({ nodes: {} });
+    // @ts-expect-error the types refuse a Promise (readLastUpdate() without await)
+    const args: TalosClusterArgs = { ...description, lastUpdate: pending };
+    const run = await runCluster(args);
+    expect(run.resources.map((r) => r.type)).to.deep.equal([TYPES.stack]);
+    expect(problemsOf(run).get("args.lastUpdate")).to.deep.equal([
+      "is a Promise, which would turn every check against the running cluster off. Await it: " +
+        "lastUpdate: await readLastUpdate().",
+    ]);
+  });
+
+  it("keeps a config patch with credentials secret in state and in the plan, from the stack or a program", async () => {
+    const registry = (password: string) => ({
+      apiVersion: "v1alpha1",
+      kind: "RegistryAuthConfig",
+      name: "ghcr.io",
+      username: "robot",
+      password,
+    });
+    const description = homelab();
+    description.workerPools[0].configPatches = [{ machine: { sysctls: { "vm.max_map_count": "262144" } } }];
+    description.workerPools[0].configPatches.push(registry("hunter2"));
+    const patchesOf = (run: OfflineRun) =>
+      one(succeeded(run), TYPES.configApply, "homelab-general-w-1-config").inputs.configPatches as unknown[];
+    // The stack's cluster key holds an encrypted value (pulumi config set --secret --path ...).
+    const stack = await runStack(
+      "homelab",
+      description as unknown as Record<string, unknown>,
+      {},
+      {
+        secretKeys: ["talos-proxmox:cluster"],
+      },
+    );
+    const library = await runCluster({ ...description, lastUpdate: {} });
+    for (const run of [stack, library]) {
+      const patches = patchesOf(run);
+      expect(patches.at(-1)).to.equal("[secret]");
+      expect(String(patches.at(-2))).to.include("vm.max_map_count");
+      expect(JSON.stringify(run.resources)).to.not.include("hunter2");
+    }
+  });
+
   it("takes kube-vip's Service ranges as a list or as a mapping, as the stack file may", async () => {
     const asList = homelab();
     const asMapping = homelab();

@@ -5,8 +5,7 @@
  * here, and every problem's path is relative to the description ("network.cidr"), so that the stack
  * and a program that builds a TalosCluster get the same message at their own root.
  */
-import { checkConfigPatches } from "./config-patches";
-import { stringify } from "yaml";
+import { checkConfigPatches, checkOwnedSettings, patchText } from "./config-patches";
 import {
   Cidr,
   cidrToString,
@@ -42,7 +41,18 @@ import { DEFAULT_KUBE_VIP_CLOUD_PROVIDER_VERSION, DEFAULT_KUBE_VIP_VERSION } fro
 import { Cni } from "./machine-config";
 import { checkExtensions, DEFAULT_EXTENSIONS, LONGHORN_EXTENSIONS } from "./schematic";
 import { checkDnsLabel, checkImageTag, checkInteger, checkStorageId, Problem, show } from "./validation";
-import { checkKubernetesSupported, checkKubernetesVersion, checkTalosVersion } from "./versions";
+import {
+  checkKubernetesSupported,
+  checkKubernetesVersion,
+  checkRelease,
+  checkTalosVersion,
+} from "./versions";
+import {
+  CILIUM_CHART_RELEASES,
+  KUBE_VIP_CLOUD_PROVIDER_RELEASES,
+  KUBE_VIP_RELEASES,
+  TALOS_RELEASES,
+} from "./releases";
 import { ConfigObject, ConfigReader } from "./config-reader";
 
 export interface NodeSpec {
@@ -200,7 +210,11 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
   }
   const talosVersion = reader.string(obj, "talosVersion", path);
   if (talosVersion !== undefined) {
-    reader.problems.push(...checkTalosVersion(talosVersion, "talosVersion"));
+    const format = checkTalosVersion(talosVersion, "talosVersion");
+    reader.problems.push(
+      ...format,
+      ...(format.length === 0 ? checkRelease(talosVersion, TALOS_RELEASES, "talosVersion", "Talos") : []),
+    );
   }
   const kubernetesVersion = reader.string(obj, "kubernetesVersion", path);
   if (kubernetesVersion !== undefined) {
@@ -293,7 +307,7 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
   ) {
     return undefined;
   }
-  return {
+  const spec: ClusterSpec = {
     name,
     talosVersion,
     kubernetesVersion,
@@ -310,6 +324,66 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
     deletionProtection,
     highAvailability,
   };
+  reader.problems.push(...checkWholeCluster(spec));
+  return spec;
+}
+
+/**
+ * Rules over the whole description once every part has read well: patches that set what the
+ * description owns, a roll budget that would empty a pool, a highly available control plane crowded on
+ * too few Proxmox nodes, Longhorn with nothing to prepare.
+ */
+function checkWholeCluster(cluster: ClusterSpec): Problem[] {
+  const problems = poolsWithPaths(cluster).flatMap(([pool, path]) =>
+    checkOwnedSettings(pool.configPatches, `${path}.configPatches`, {
+      role: pool === cluster.controlPlane ? "controlplane" : "worker",
+      cni: cluster.cni,
+      vip: cluster.vip,
+    }),
+  );
+  // The rolls take workers in batches of maxParallelWorkers across pools (scripts/roll.sh roll_workers):
+  // a pool no larger than a batch can go down whole. A pool of one node always does: a warning.
+  const budget = cluster.upgrade.maxParallelWorkers;
+  cluster.workerPools.forEach((pool, i) => {
+    if (pool.nodes.length > 1 && budget >= pool.nodes.length) {
+      problems.push({
+        path: "upgrade.maxParallelWorkers",
+        message:
+          `is ${budget}, and worker pool ${show(pool.name)} (workerPools[${i}]) has ${pool.nodes.length} nodes: a ` +
+          `roll could drain and reboot the whole pool at once, and whatever runs only there would stop. Set it ` +
+          `below ${pool.nodes.length} (at most ${pool.nodes.length - 1}), or add nodes to the pool.`,
+      });
+    }
+  });
+  // Losing one Proxmox node must keep etcd's quorum: no Proxmox node may hold more control planes
+  // than the quorum can spare.
+  const count = cluster.controlPlane.nodes.length;
+  const spare = count - (Math.floor(count / 2) + 1);
+  if (cluster.highAvailability && count >= 3) {
+    const placed = new Map<string, string[]>();
+    cluster.controlPlane.nodes.forEach((node, i) => {
+      const here = placed.get(node.pveNode) ?? [];
+      if (here.length >= spare) {
+        problems.push({
+          path: `controlPlane.nodes[${i}].pveNode`,
+          message:
+            `${show(node.pveNode)} would run ${node.name} next to ${here.join(", ")}, but highAvailability is on: ` +
+            `of ${count} control planes etcd can lose ${spare}, so a Proxmox node may run at most ${spare}, or ` +
+            `that node's failure loses quorum. Put ${node.name} on another Proxmox node, or set highAvailability: false.`,
+        });
+      }
+      placed.set(node.pveNode, [...here, node.name]);
+    });
+  }
+  if (cluster.longhorn.enabled && cluster.workerPools.length === 0) {
+    problems.push({
+      path: "longhorn.enabled",
+      message:
+        `is true, but the cluster has no workers: Longhorn's mount is prepared on workers only, and the ` +
+        `control planes would run Longhorn unprepared. Add a worker pool, or set longhorn.enabled: false.`,
+    });
+  }
+  return problems;
 }
 
 function parseUpgrade(raw: unknown, path: string, reader: ConfigReader): ClusterSpec["upgrade"] | undefined {
@@ -356,7 +430,13 @@ function parseLoadBalancing(
   }
 
   const version = reader.optionalString(ciliumObj, "version", ciliumPath) ?? DEFAULT_CILIUM_VERSION;
-  reader.problems.push(...checkCiliumVersion(version, `${ciliumPath}.version`));
+  const versionFormat = checkCiliumVersion(version, `${ciliumPath}.version`);
+  reader.problems.push(
+    ...versionFormat,
+    ...(versionFormat.length === 0
+      ? checkRelease(version, CILIUM_CHART_RELEASES, `${ciliumPath}.version`, "Cilium chart")
+      : []),
+  );
   const values = reader.optionalMapping(ciliumObj, "values", ciliumPath) ?? {};
   // bpf.masquerade needs Talos's kube-dns forwarding off: the cluster turns it off on every node.
   const forwardKubeDnsToHost = !(context.cni === "cilium" && masqueradesWithBpf(values));
@@ -376,9 +456,18 @@ function parseLoadBalancing(
     interface: reader.optionalString(kubeVipObj, "interface", kubeVipPath),
     serviceRanges: parseServiceRanges(kubeVipObj.serviceRanges, `${kubeVipPath}.serviceRanges`, reader) ?? {},
   };
+  const released = (tag: string, releases: readonly string[], path: string, what: string) => {
+    const format = checkImageTag(tag, path);
+    return format.length > 0 ? format : checkRelease(tag, releases, path, what);
+  };
   reader.problems.push(
-    ...checkImageTag(kubeVip.version, `${kubeVipPath}.version`),
-    ...checkImageTag(kubeVip.cloudProviderVersion, `${kubeVipPath}.cloudProviderVersion`),
+    ...released(kubeVip.version, KUBE_VIP_RELEASES, `${kubeVipPath}.version`, "kube-vip"),
+    ...released(
+      kubeVip.cloudProviderVersion,
+      KUBE_VIP_CLOUD_PROVIDER_RELEASES,
+      `${kubeVipPath}.cloudProviderVersion`,
+      "kube-vip-cloud-provider",
+    ),
     ...(kubeVip.interface === undefined
       ? []
       : checkNodeInterface(kubeVip.interface, `${kubeVipPath}.interface`)),
@@ -489,11 +578,19 @@ function parseNetwork(
   }
   const cidrText = reader.string(obj, "cidr", path);
   const gateway = reader.string(obj, "gateway", path);
+  // Required, as a node's DNS is the user's choice: unset, the VMs' cloud-init would carry none, and
+  // the nodes would take whatever their platform falls back to.
+  if (obj.nameservers === undefined) {
+    reader.report(
+      `${path}.nameservers`,
+      `is required: the nodes' DNS servers, given through cloud-init. List at least one, e.g. ["1.1.1.1"].`,
+    );
+  }
   const nameservers = reader.optionalStringList(obj, "nameservers", path) ?? [];
   const bridge = reader.optionalString(obj, "bridge", path) ?? "vmbr0";
   const vlan = reader.optionalInteger(obj, "vlan", path);
   reader.problems.push(
-    ...checkNameservers(nameservers, `${path}.nameservers`),
+    ...(obj.nameservers === undefined ? [] : checkNameservers(nameservers, `${path}.nameservers`)),
     ...checkBridge(bridge, `${path}.bridge`),
     ...(vlan === undefined ? [] : checkVlan(vlan, `${path}.vlan`)),
   );
@@ -673,9 +770,7 @@ function parsePool(
       ),
     );
   }
-  const configPatches = (reader.optionalDocumentList(obj, "configPatches", path) ?? []).map((patch) =>
-    typeof patch === "string" ? patch : stringify(patch, { version: "1.1" }),
-  );
+  const configPatches = (reader.optionalDocumentList(obj, "configPatches", path) ?? []).map(patchText);
   reader.problems.push(...checkConfigPatches(configPatches, `${path}.configPatches`));
   const rawNodes = reader.list(obj, "nodes", path, "nodes");
   const nodes = rawNodes?.map((rawNode, i) => parseNode(rawNode, `${path}.nodes[${i}]`, reader));

@@ -25,6 +25,56 @@ function isLabelValue(value: string): boolean {
   return value === "" || NAME.test(value);
 }
 
+/** The namespace (prefix) of a label key, or "" without one. */
+function labelNamespace(key: string): string {
+  return key.includes("/") ? key.slice(0, key.indexOf("/")) : "";
+}
+
+/** Whether `namespace` is `domain` or one of its subdomains. */
+function within(namespace: string, domain: string): boolean {
+  return namespace === domain || namespace.endsWith(`.${domain}`);
+}
+
+/** Labels the kubelet may set on its own Node outside its namespaces (k8s.io/kubelet v0.36.3, see below). */
+const KUBELET_LABELS = [
+  "kubernetes.io/hostname",
+  "topology.kubernetes.io/zone",
+  "topology.kubernetes.io/region",
+  "failure-domain.beta.kubernetes.io/zone",
+  "failure-domain.beta.kubernetes.io/region",
+  "beta.kubernetes.io/instance-type",
+  "node.kubernetes.io/instance-type",
+  "kubernetes.io/os",
+  "kubernetes.io/arch",
+  "beta.kubernetes.io/os",
+  "beta.kubernetes.io/arch",
+];
+
+/**
+ * Whether NodeRestriction lets a node set the label on itself. Talos applies a worker's labels with the
+ * kubelet's own credentials (siderolabs/talos v1.13.9 internal/app/machined/pkg/controllers/k8s/
+ * node_apply.go getK8sClient: the kubelet kubeconfig unless the machine is a control plane), and the
+ * admission plugin forbids it labels under node-restriction.kubernetes.io, and any other kubernetes.io
+ * or k8s.io label unless it is a kubelet label (kubernetes/kubernetes v1.36.3
+ * plugin/pkg/admission/noderestriction/admission.go getForbiddenLabels; k8s.io/kubelet v0.36.3
+ * pkg/apis/well_known_labels.go IsKubeletLabel: the list above, or a namespace of kubelet.kubernetes.io
+ * or node.kubernetes.io).
+ */
+function kubeletMaySet(key: string): boolean {
+  const namespace = labelNamespace(key);
+  if (within(namespace, "node-restriction.kubernetes.io")) {
+    return false;
+  }
+  if (!within(namespace, "kubernetes.io") && !within(namespace, "k8s.io")) {
+    return true;
+  }
+  return (
+    KUBELET_LABELS.includes(key) ||
+    within(namespace, "kubelet.kubernetes.io") ||
+    within(namespace, "node.kubernetes.io")
+  );
+}
+
 export function checkNodeLabels(labels: Record<string, string>, path: string): Problem[] {
   return Object.entries(labels).flatMap(([key, value]) => {
     if (!isQualifiedName(key)) {
@@ -32,6 +82,19 @@ export function checkNodeLabels(labels: Record<string, string>, path: string): P
         {
           path: `${path}.${key}`,
           message: `${show(key)} is not a label key: [prefix/]name, e.g. "example.com/role".`,
+        },
+      ];
+    }
+    if (!kubeletMaySet(key)) {
+      const name = key.slice(key.indexOf("/") + 1);
+      return [
+        {
+          path: `${path}.${key}`,
+          message:
+            `${show(key)} is a label a node may not set on itself (Kubernetes' NodeRestriction admission forbids ` +
+            `kubernetes.io and k8s.io labels other than the kubelet's, and node-restriction.kubernetes.io ones), and ` +
+            `Talos sets a worker's labels with its kubelet's credentials: the node would never get it. Use ` +
+            `"node.kubernetes.io/${name}" or your own prefix (e.g. "example.com/${name}"), or label the node with kubectl.`,
         },
       ];
     }

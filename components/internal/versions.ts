@@ -145,3 +145,53 @@ export function checkKubernetesMove(from: string, to: string, path: string): Pro
   }
   return [];
 }
+
+/** `v1.13.9` or `1.18.6` -> `1.13` / `1.18`: the minor a release belongs to. */
+function releaseMinor(version: string): string {
+  return version.replace(/^v/, "").split(".", 2).join(".");
+}
+
+/** The newest release of the version's minor in `releases` (oldest first), if the list has that minor. */
+function newestOfMinor(version: string, releases: readonly string[]): string | undefined {
+  return releases.filter((r) => releaseMinor(r) === releaseMinor(version)).at(-1);
+}
+
+/**
+ * Whether a well-formed version is newer than every release of its minor that the project's list holds
+ * (components/internal/releases.ts): maybe a release made after the list was last refreshed, which
+ * {@link checkRelease} lets through and the cluster's warnings name.
+ */
+export function isNewerThanKnown(version: string, releases: readonly string[]): boolean {
+  if (releases.includes(version)) {
+    return false;
+  }
+  const newest = newestOfMinor(version, releases) ?? releases.at(-1);
+  return newest === undefined || compareVersions(version, newest) > 0;
+}
+
+/**
+ * A pinned version must be a release. The list (components/internal/releases.ts, written by
+ * tools/upstream/releases.sh) is a snapshot, so only a version it proves absent is refused: one older
+ * than the newest known release of its minor (a typo, a pre-release, a skipped number) or of a minor
+ * older than every known one. A version newer than what the list knows may be a later release: not
+ * refused here, but a warning (clusterWarnings).
+ */
+export function checkRelease(
+  version: string,
+  releases: readonly string[],
+  path: string,
+  what: string,
+): Problem[] {
+  if (releases.includes(version) || isNewerThanKnown(version, releases)) {
+    return [];
+  }
+  const suggestion = newestOfMinor(version, releases) ?? releases.at(-1);
+  return [
+    {
+      path,
+      message:
+        `${show(version)} is not a ${what} release (pre-releases are not pinned either). ` +
+        `Use a released version, e.g. "${suggestion}".`,
+    },
+  ];
+}

@@ -93,6 +93,13 @@ export interface OfflineRun {
   /** What the program threw, if it failed. */
   error?: unknown;
   /**
+   * The warnings the run logged (`pulumi.log.warn`), in order: what `pulumi up` and `pulumi preview`
+   * would show. Under the mocks no engine takes them (@pulumi/pulumi log/index.js `warn` prints to the
+   * console when `getEngine()` is undefined, which runtime/settings.js `setMockOptions` leaves it), so
+   * the run records them itself.
+   */
+  warnings: string[];
+  /**
    * Each resource's inputs as its provider receives them, secrets unwrapped (offline, secrets are the
    * models' fakes): only with the `providerInputs` option, for checks that need the real text of a
    * secret input (Talos's validator). Never written to disk.
@@ -160,6 +167,14 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
   if (!options.stackTraces) {
     Error.stackTraceLimit = 0;
   }
+  // Every caller, the SDK's own included, reaches warn through the log module's exports.
+  const warnings: string[] = [];
+  const log = pulumi.log as { warn: typeof pulumi.log.warn };
+  const warn = log.warn;
+  log.warn = (message: string) => {
+    warnings.push(message);
+    return Promise.resolve();
+  };
   let error: unknown;
   try {
     await pulumi.runtime.runInPulumiStack(() => Promise.resolve().then(program));
@@ -172,12 +187,14 @@ export async function runOffline(program: () => unknown, options: OfflineRunOpti
     error ??= e;
   } finally {
     Error.stackTraceLimit = stackTraceLimit;
+    log.warn = warn;
   }
   return {
     resources: monitor.recorded,
     invokes: monitor.invokes,
     outputs: error === undefined ? monitor.stackOutputs : undefined,
     error,
+    warnings,
     ...(options.providerInputs ? { providerInputs: monitor.providerInputs } : {}),
   };
 }

@@ -139,7 +139,7 @@ function describe(r: ResourceRecord): string {
   const flags = r.options.protect ? ["protected"] : [];
   const i = r.inputs;
   if (r.type === VM_TYPE) {
-    const node = nodesOf({ resources: [r], invokes: [] })[0];
+    const node = nodesOf({ resources: [r], invokes: [], warnings: [] })[0];
     flags.unshift(
       `${node.role} on ${node.pveNode}, ${node.ip}, vmid ${String(node.vmId)}, ` +
         `${String(node.cores)} cores, ${String(node.memoryMiB)} MiB, ${String(node.diskGiB)} GiB`,

@@ -27,7 +27,7 @@ export const EFFECT_MEANINGS: Record<Effect, string> = {
   "live config":
     "the nodes' machine configs change and Talos applies them without a reboot, on every node concerned at once",
   "nodes join or leave":
-    "new nodes are created, install and join; removed nodes are drained (and leave etcd) one at a time before their VMs go",
+    "new nodes are created, install and join; removed nodes are drained (control planes also leave etcd) one at a time before their VMs go",
   "staged config, rolling reboot":
     "Talos needs a reboot for it: each config is staged, then the config roll reboots the nodes one at a time, drained, with a health gate after each",
   "rolling Kubernetes upgrade": "`talosctl upgrade-k8s`, after which the configs follow the new version",

@@ -5,7 +5,15 @@
 import { expect } from "chai";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { changeContract, componentReference, withChangeContract, withReference } from "../tools/docs";
+import {
+  changeContract,
+  componentReference,
+  IMPACT_EXAMPLES,
+  impactExamples,
+  withChangeContract,
+  withImpactExamples,
+  withReference,
+} from "../tools/docs";
 import { PROJECT_DIR } from "./harness";
 
 describe("component reference (npm run docs)", function () {
@@ -35,6 +43,18 @@ describe("component reference (npm run docs)", function () {
       "README.md is out of date: run npm run docs",
     ).to.equal(true);
     expect(markdown).to.match(/\| `cluster\.talosVersion` +\| +\| rolling Talos upgrade +\|/);
+  });
+
+  it("writes the impact report's examples into the README as npm run docs does", async function () {
+    this.timeout(180_000);
+    const readme = readFileSync(join(PROJECT_DIR, "README.md"), "utf8");
+    const markdown = await impactExamples();
+    expect(
+      withImpactExamples(readme, markdown) === readme,
+      "README.md is out of date: run npm run docs",
+    ).to.equal(true);
+    expect(markdown.match(/^#### /gm)).to.have.length(IMPACT_EXAMPLES.length);
+    expect(markdown).to.include("**Refused**");
   });
 
   it("finds what lacks TSDoc", async () => {

@@ -226,8 +226,8 @@ describe("offline plan (npm run plan)", function () {
       const file = edited((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10"));
       const result = plan("--config-file", file, "--against", earlier);
       expect(result.status, result.stderr).to.equal(0);
-      const lines = result.stdout.trim().split("\n");
-      expect(lines[2]).to.match(
+      const lines = result.stdout.slice(result.stdout.indexOf("Resources:\n")).trim().split("\n");
+      expect(lines[1]).to.match(
         /^update +rolling Talos upgrade +prod-upgrade-rollout +talosctl upgrade from v1\.13\.9 to v1\.13\.10, node by node/,
       );
       expect(lines.filter((l) => / live config +prod-.*-config /.test(l))).to.have.length(6);

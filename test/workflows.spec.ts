@@ -3,16 +3,23 @@
  * CLI versions the code pins (a version bump that forgets the workflow fails here).
  */
 import { expect } from "chai";
-import { readdirSync, readFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { TALOS_PLUGIN_DOWNLOAD_URL, TALOS_PROVIDER_VERSION } from "../components/talos/provider";
 import { PROJECT_DIR } from "./harness";
 
 interface Step {
+  name?: string;
   uses?: string;
   run?: string;
+  if?: string;
+  id?: string;
+  env?: Record<string, string>;
   with?: Record<string, unknown>;
+  "working-directory"?: string;
 }
 interface Workflow {
   name: string;
@@ -20,7 +27,13 @@ interface Workflow {
   permissions: Record<string, string>;
   jobs: Record<
     string,
-    { "runs-on": string; if?: string; strategy?: { matrix: Record<string, unknown[]> }; steps: Step[] }
+    {
+      "runs-on": string;
+      if?: string;
+      env?: Record<string, string>;
+      strategy?: { matrix: Record<string, unknown[]> };
+      steps: Step[];
+    }
   >;
 }
 
@@ -121,6 +134,87 @@ describe("GitHub workflows", () => {
         `pulumi plugin install resource kubernetes ${pluginOf("@pulumi/kubernetes").version}`,
         `pulumi plugin install resource command ${packageJson.dependencies["@pulumi/command"]}`,
       ]);
+    });
+  });
+
+  describe("impact", () => {
+    const preview = read("preview.yml");
+    const job = preview.jobs.impact;
+    const step = (name: string) => {
+      const found = job.steps.find((s) => s.name?.startsWith(name));
+      expect(found, name).to.not.equal(undefined);
+      return found as Step;
+    };
+
+    it("plans the base branch with its code and the head against it for every stack, with no secrets", () => {
+      const stacks = readdirSync(PROJECT_DIR)
+        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
+        .filter((s): s is string => s !== undefined)
+        .sort();
+      expect(job.strategy?.matrix.stack).to.deep.equal(stacks);
+      const [base, head] = job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"));
+      expect(base.with).to.deep.equal({ ref: "${{ github.event.pull_request.base.sha }}", path: "base" });
+      expect(head.with).to.deep.equal({ path: "head" });
+      expect(step("Plan the base")["working-directory"]).to.equal("base");
+      expect(step("The head's impact")["working-directory"]).to.equal("head");
+      expect(JSON.stringify(job)).to.not.include("secrets.");
+      expect(step("Comment on the pull request").env?.GH_TOKEN).to.equal("${{ github.token }}");
+    });
+
+    // The job's own scripts, run by bash on two copies of this project (base and head) as the runner
+    // would, but with node_modules linked instead of installed: what the comment would say, and the
+    // exit status that fails the job on a refusal.
+    const runJob = (editHead: (text: string) => string) => {
+      const root = mkdtempSync(join(tmpdir(), "talos-proxmox-impact-job-"));
+      for (const side of ["base", "head"]) {
+        const dir = join(root, side);
+        for (const entry of [
+          "components",
+          "stacks",
+          "tools",
+          "package.json",
+          "tsconfig.json",
+          "Pulumi.yaml",
+        ]) {
+          cpSync(join(PROJECT_DIR, entry), join(dir, entry), { recursive: true });
+        }
+        symlinkSync(join(PROJECT_DIR, "node_modules"), join(dir, "node_modules"));
+        const prod = readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
+        writeFileSync(join(dir, "Pulumi.prod.yaml"), side === "head" ? editHead(prod) : prod);
+      }
+      const output = join(root, "github-output");
+      writeFileSync(output, "");
+      for (const name of ["Plan the base", "The head's impact"]) {
+        const s = step(name);
+        const script = (s.run as string).replace(/^\s*npm ci --no-audit --no-fund\n/m, "");
+        const result = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
+          cwd: join(root, s["working-directory"] as string),
+          env: { ...process.env, STACK: "prod", GITHUB_OUTPUT: output },
+          encoding: "utf8",
+        });
+        expect(result.status, `${name}: ${result.stderr}`).to.equal(0);
+      }
+      return { report: readFileSync(join(root, "impact.md"), "utf8"), output: readFileSync(output, "utf8") };
+    };
+
+    it("writes the markdown report of the head's change against the base", function () {
+      this.timeout(180_000);
+      const { report, output } = runJob((text) =>
+        text.replace("maxParallelWorkers: 1", "maxParallelWorkers: 2"),
+      );
+      expect(report).to.match(/^\*\*Impact on stack `prod`\*\*\n/);
+      expect(report).to.include("| prod-upgrade-rollout |");
+      expect(output).to.equal("status=0\n");
+    });
+
+    it("records a refusal's status, which fails the job after the report is posted", function () {
+      this.timeout(180_000);
+      const { report, output } = runJob((text) => text.replace("cores: 8", "cores: 16"));
+      expect(report).to.include("**Refused**");
+      expect(output).to.equal("status=1\n");
+      expect(step("A refused change fails the job").if).to.equal(
+        "steps.impact.outputs.status != '' && steps.impact.outputs.status != '0'",
+      );
     });
   });
 });

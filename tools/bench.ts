@@ -11,7 +11,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ClusterSize, sizeLabel } from "./bench/cluster-sizes";
-import { HEALTH_LATENCIES, RESOURCE_LATENCIES, UPGRADE_LATENCIES } from "./bench/latencies";
+import { HEALTH_LATENCIES, NODE_LATENCIES, RESOURCE_LATENCIES, UPGRADE_LATENCIES } from "./bench/latencies";
 import { measureEnginePreview } from "./bench/engine-preview";
 import { Evaluation, PlanMeasurement } from "./bench/measure";
 import { shortType } from "./offline/diagrams";
@@ -175,6 +175,11 @@ function main(): void {
     `| getHealth (with Kubernetes) | ${HEALTH_LATENCIES.kubernetes.seconds} | ${HEALTH_LATENCIES.kubernetes.why} |`,
     `| talosctl upgrade (one node) | ${UPGRADE_LATENCIES.node.seconds} | ${UPGRADE_LATENCIES.node.why} |`,
     `| health gate of the roll | ${UPGRADE_LATENCIES.healthGate.seconds} | ${UPGRADE_LATENCIES.healthGate.why} |`,
+    `| upgrade-k8s (per control plane) | ${UPGRADE_LATENCIES.kubernetesControlPlane.seconds} | ${UPGRADE_LATENCIES.kubernetesControlPlane.why} |`,
+    `| upgrade-k8s (the kubelets) | ${UPGRADE_LATENCIES.kubelets.seconds} | ${UPGRADE_LATENCIES.kubelets.why} |`,
+    `| a drained reboot (config roll) | ${NODE_LATENCIES.reboot.seconds} | ${NODE_LATENCIES.reboot.why} |`,
+    `| a node joins | ${NODE_LATENCIES.join.seconds} | ${NODE_LATENCIES.join.why} |`,
+    `| a node leaves | ${NODE_LATENCIES.leave.seconds} | ${NODE_LATENCIES.leave.why} |`,
   );
   if (options.engine) {
     process.stderr.write("measuring the real engine's preview of prod ...\n");

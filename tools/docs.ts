@@ -1,16 +1,20 @@
 /**
- * The component reference, generated from the TSDoc of the package's public API
- * (components/index.ts) into README.md between the component-reference markers. It also lists what
- * lacks documentation: every component, args field (optional ones with `@default`) and output needs it.
+ * The README's generated sections, between their markers: the component reference, from the TSDoc of
+ * the package's public API (components/index.ts), with what lacks documentation (every component, args
+ * field, optional ones with `@default`, and output needs it); the change-impact contract of
+ * stacks/change-contract.ts; and the impact report's examples, planned from prod's stack file.
  *
- *   npm run docs            rewrite the README's reference
- *   npm run docs -- --check exit 1 if the README's reference is out of date or TSDoc is missing
+ *   npm run docs            rewrite them
+ *   npm run docs -- --check exit 1 if one is out of date or TSDoc is missing
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as prettier from "prettier";
 import * as ts from "typescript";
 import { CHANGE_CONTRACT, EFFECT_MEANINGS, EFFECTS } from "../stacks/change-contract";
+import { impactReport, refusedReport, renderImpactMarkdown } from "./offline/impact";
+import { errorMessage, planSideOf, runStackFile } from "./offline/stack-run";
 
 const PROJECT_DIR = join(__dirname, "..");
 const ENTRY = join(PROJECT_DIR, "components", "index.ts");
@@ -310,6 +314,89 @@ export function withChangeContract(readme: string, markdown: string): string {
   return withSection(readme, CONTRACT_START, CONTRACT_END, markdown);
 }
 
+export const IMPACT_START = "<!-- impact-examples:start (npm run docs) -->";
+export const IMPACT_END = "<!-- impact-examples:end -->";
+
+/**
+ * The README's examples of the impact report: each plans prod's stack file edited one way (`before`),
+ * then the file edited the other way against it, as `npm run plan -- --against ... --format markdown`.
+ */
+export const IMPACT_EXAMPLES: {
+  title: string;
+  before: (text: string) => string;
+  after: (text: string) => string;
+}[] = [
+  {
+    title: "A Talos patch release",
+    before: (text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"),
+    after: (text) => text,
+  },
+  {
+    title: "An extension added (a new schematic)",
+    before: (text) => text,
+    after: (text) =>
+      text.replace(
+        "      datastore: local\n",
+        "      datastore: local\n      extensions: [siderolabs/qemu-guest-agent, siderolabs/iscsi-tools, siderolabs/util-linux-tools, siderolabs/intel-ucode]\n",
+      ),
+  },
+  {
+    title: "A worker added",
+    before: (text) => text,
+    after: (text) =>
+      text.replace(
+        "          - {name: w-3, pveNode: pve3, ip: 10.20.0.23, vmId: 2023}\n",
+        "          - {name: w-3, pveNode: pve3, ip: 10.20.0.23, vmId: 2023}\n          - {name: w-4, pveNode: pve1, ip: 10.20.0.24, vmId: 2024}\n",
+      ),
+  },
+  {
+    title: "A refused change: the workers' cores in place",
+    before: (text) => text,
+    after: (text) => text.replace("cores: 8", "cores: 16"),
+  },
+];
+
+/** Each example's report, under its title. */
+export async function impactExamples(): Promise<string> {
+  const prod = readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
+  const work = mkdtempSync(join(tmpdir(), "talos-proxmox-docs-"));
+  const stackFile = (text: string) => {
+    const file = join(work, "Pulumi.prod.yaml");
+    writeFileSync(file, text);
+    return file;
+  };
+  const sections: string[] = [];
+  try {
+    for (const example of IMPACT_EXAMPLES) {
+      const [beforeText, afterText] = [example.before(prod), example.after(prod)];
+      if (beforeText === afterText) {
+        throw new Error(`impact example "${example.title}": its edits change nothing in Pulumi.prod.yaml`);
+      }
+      const earlier = await runStackFile(PROJECT_DIR, stackFile(beforeText), "prod");
+      if (earlier.error !== undefined) {
+        throw new Error(
+          `impact example "${example.title}": the earlier plan failed: ${errorMessage(earlier.error)}`,
+        );
+      }
+      const before = planSideOf(earlier);
+      const run = await runStackFile(PROJECT_DIR, stackFile(afterText), "prod", before);
+      const report =
+        run.error === undefined
+          ? impactReport("prod", before, planSideOf(run), run.warnings)
+          : refusedReport("prod", before, errorMessage(run.error));
+      sections.push(`#### ${example.title}`, "", renderImpactMarkdown(report));
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return prettier.format(sections.join("\n"), { parser: "markdown", printWidth: 110, proseWrap: "preserve" });
+}
+
+/** The README with its impact-report examples replaced by `markdown`. */
+export function withImpactExamples(readme: string, markdown: string): string {
+  return withSection(readme, IMPACT_START, IMPACT_END, markdown);
+}
+
 function withSection(readme: string, startMarker: string, endMarker: string, markdown: string): string {
   const start = readme.indexOf(startMarker);
   const end = readme.indexOf(endMarker);
@@ -323,13 +410,18 @@ async function main(): Promise<number> {
   const check = process.argv.includes("--check");
   const { markdown, missing } = await componentReference();
   const readme = readFileSync(README, "utf8");
-  const updated = withChangeContract(withReference(readme, markdown), await changeContract());
+  const updated = withImpactExamples(
+    withChangeContract(withReference(readme, markdown), await changeContract()),
+    await impactExamples(),
+  );
   for (const item of missing) {
     console.error(`missing TSDoc: ${item}`);
   }
   if (check) {
     if (updated !== readme) {
-      console.error("README.md's component reference or change contract is out of date: run npm run docs");
+      console.error(
+        "README.md's component reference, change contract or impact examples are out of date: run npm run docs",
+      );
       return 1;
     }
     return missing.length > 0 ? 1 : 0;

@@ -5,26 +5,41 @@
  *
  *   npm run plan -- --stack homelab [--out plan/homelab]
  *   npm run plan -- --config-file path/to/Pulumi.mystack.yaml [--stack mystack] [--out dir]
- *   npm run plan -- --stack prod --against plan/prod   (what changes against an earlier plan's --out)
+ *   npm run plan -- --stack prod --against plan/prod [--format text|markdown|json]
+ *     (what changes against an earlier plan's --out: the impact report, tools/offline/impact.ts)
  */
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { changesBetween, renderChanges } from "./offline/changes";
-import { ResourceRecord, runOffline } from "./offline/engine";
+import {
+  ImpactReport,
+  impactReport,
+  PlanSide,
+  refusedReport,
+  renderImpactJson,
+  renderImpactMarkdown,
+  renderImpactText,
+} from "./offline/impact";
+import { ResourceRecord } from "./offline/engine";
 import { deploymentMermaid, topologyMermaid } from "./offline/diagrams";
 import { machineConfigs, outputsJson, renderTree, resourcesJson } from "./offline/render";
-import { readProjectName, readStackFile, StackFileError, stackNameOf } from "./offline/stack-file";
-import program = require("../stacks");
+import { StackFileError, stackNameOf } from "./offline/stack-file";
+import { errorMessage, runStackFile } from "./offline/stack-run";
 
 const PROJECT_DIR = resolve(__dirname, "..");
 const USAGE =
-  "usage: npm run plan -- (--stack <name> | --config-file <path>) [--out <dir>] [--against <earlier --out dir>]";
+  "usage: npm run plan -- (--stack <name> | --config-file <path>) [--out <dir>] [--against <earlier --out dir> [--format text|markdown|json]]";
+const FORMATS: Record<string, (report: ImpactReport) => string> = {
+  text: renderImpactText,
+  markdown: renderImpactMarkdown,
+  json: renderImpactJson,
+};
 
 interface PlanArgs {
   stack?: string;
   configFile?: string;
   out?: string;
   against?: string;
+  format?: string;
 }
 
 function parseArgs(argv: string[]): PlanArgs {
@@ -34,6 +49,7 @@ function parseArgs(argv: string[]): PlanArgs {
     "--config-file": "configFile",
     "--out": "out",
     "--against": "against",
+    "--format": "format",
   };
   for (let i = 0; i < argv.length; i += 2) {
     const key = flags[argv[i]];
@@ -45,6 +61,12 @@ function parseArgs(argv: string[]): PlanArgs {
   }
   if (!args.stack && !args.configFile) {
     throw new UsageError("name a stack or a config file");
+  }
+  if (args.format !== undefined && !(args.format in FORMATS)) {
+    throw new UsageError(`--format ${args.format}: use text, markdown or json`);
+  }
+  if (args.format !== undefined && args.against === undefined) {
+    throw new UsageError("--format is the impact report's: give it with --against");
   }
   return args;
 }
@@ -68,17 +90,7 @@ async function main(): Promise<number> {
     console.error(`cannot tell the stack name from ${file}; add --stack <name>\n${USAGE}`);
     return 2;
   }
-  let stackConfig;
-  try {
-    stackConfig = readStackFile(file, readProjectName(PROJECT_DIR), stack);
-  } catch (e) {
-    if (!(e instanceof StackFileError)) {
-      throw e;
-    }
-    console.error(`Offline plan of stack "${stack}" failed; nothing was written.\n\n${e.message}`);
-    return 1;
-  }
-  let previous: { resources: ResourceRecord[]; outputs: Record<string, unknown> } | undefined;
+  let previous: PlanSide | undefined;
   if (args.against) {
     const dir = resolve(args.against);
     const files = ["resources.json", "outputs.json"].map((f) => join(dir, f));
@@ -95,23 +107,43 @@ async function main(): Promise<number> {
       outputs: outputs as Record<string, unknown>,
     };
   }
-  // Against an earlier plan, the program reads that plan's outputs as its stack's last update, so it
-  // refuses what it would refuse on the real stack, and each resource is matched to the earlier one the
-  // engine would find for it (by URN or alias).
-  const run = await runOffline(program, {
-    ...stackConfig,
-    previousOutputs: previous?.outputs,
-    olds: previous?.resources.map((r) => r.urn),
-  });
+  // Against an earlier plan, the program refuses what it would refuse on the real stack.
+  let run;
+  try {
+    run = await runStackFile(PROJECT_DIR, file, stack, previous);
+  } catch (e) {
+    if (!(e instanceof StackFileError)) {
+      throw e;
+    }
+    console.error(`Offline plan of stack "${stack}" failed; nothing was written.\n\n${e.message}`);
+    return 1;
+  }
+  const render = FORMATS[args.format ?? "text"];
   if (run.error !== undefined) {
-    const message = run.error instanceof Error ? run.error.message : JSON.stringify(run.error);
+    const message = errorMessage(run.error);
+    if (previous && args.format !== undefined && args.format !== "text") {
+      // The report of a refused change goes to stdout like any other (a pull-request comment shows it);
+      // the exit code still says it was refused.
+      process.stdout.write(render(refusedReport(stack, previous, message)));
+    }
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);
     return 1;
   }
+  for (const warning of run.warnings) {
+    console.error(`warning: ${warning}`);
+  }
 
   if (previous) {
-    console.log(`Offline plan of stack "${stack}" (${file}) against ${resolve(args.against ?? "")}\n`);
-    console.log(renderChanges(changesBetween(previous.resources, run.resources)));
+    const report = impactReport(
+      stack,
+      previous,
+      { resources: run.resources, outputs: run.outputs ?? {} },
+      run.warnings,
+    );
+    if (render === renderImpactText) {
+      console.log(`Offline plan of stack "${stack}" (${file}) against ${resolve(args.against ?? "")}\n`);
+    }
+    process.stdout.write(render(report));
   } else {
     console.log(`Offline plan of stack "${stack}" (${file})\n`);
     console.log(renderTree(run));
@@ -128,7 +160,8 @@ async function main(): Promise<number> {
     for (const [node, yaml] of machineConfigs(run)) {
       writeFileSync(join(configDir, `${node}.yaml`), yaml);
     }
-    console.log(
+    // A report in markdown or JSON owns stdout.
+    (args.format === "markdown" || args.format === "json" ? console.error : console.log)(
       `Wrote resources.json, outputs.json, topology.mmd, deployment.mmd and machine-config/ to ${out}`,
     );
   }

@@ -261,7 +261,7 @@ function checkVmKept(
     return [];
   }
   const steps =
-    `Remove ${node.name} from the stack and pulumi up (it is drained, and leaves etcd, before its VM goes), ` +
+    `Remove ${node.name} from the stack and pulumi up (it is drained${previous.role === "controlplane" ? ", and leaves etcd," : ""} before its VM goes), ` +
     `then add it back with the new value and pulumi up.`;
   const problems: Problem[] = [];
   const where = (role?: string, name?: string) =>

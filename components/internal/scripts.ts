@@ -25,7 +25,7 @@ export const ROLLOUT_SCRIPT = script("rollout", ["roll"]);
 export const CONFIG_ROLL_SCRIPT = script("config-roll", ["roll"]);
 /** Before a node's config apply: passes only when the node answers and is idle (running, ready). */
 export const APPLY_GATE_SCRIPT = script("apply-gate");
-/** Drains a node (and leaves etcd) before its VM is deleted, then deletes its Node object. */
+/** Drains a node (a control plane also leaves etcd) before its VM is deleted, then deletes its Node object. */
 export const DECOMMISSION_SCRIPT = script("decommission");
 
 /** Waits for every node Ready and CoreDNS and the CNI rolled out: what Talos skips with CNI "none". */

@@ -59,6 +59,24 @@ export const UPGRADE_LATENCIES = {
   node: { seconds: 240, why: "pull the installer, cordon, drain, write the other slot, reboot, rejoin" },
   healthGate: { seconds: 45, why: "talosctl health: etcd, every node Ready" },
   configApply: { seconds: 10, why: "config applies of the new installer image, no reboot" },
+  kubernetesControlPlane: {
+    seconds: 120,
+    why: "talosctl upgrade-k8s, per control plane: its static pods' images, one component at a time",
+  },
+  kubelets: { seconds: 60, why: "upgrade-k8s: every kubelet's image, restarted in place" },
+};
+
+/** What the other lifecycle steps take on one node (the impact report's estimate). */
+export const NODE_LATENCIES = {
+  reboot: { seconds: 150, why: "talosctl reboot --drain --wait: cordon, drain, reboot, rejoin, uncordon" },
+  join: {
+    seconds: 240,
+    why: "create the VM, boot the ISO, apply the config, install, reboot, register and become Ready",
+  },
+  leave: {
+    seconds: 150,
+    why: "etcd check, kubectl drain, talosctl reset --graceful (etcd leave), Node delete, VM delete",
+  },
 };
 
 export function resourceLatency(record: ResourceRecord): Latency {

@@ -30,6 +30,7 @@ const VM = "proxmoxve:index/vmLegacy:VmLegacy";
 const CONFIG_APPLY = "talos:machine/configurationApply:ConfigurationApply";
 const COMMAND = "command:local:Command";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
+const SCHEMATIC = "talos:imageFactory/schematic:Schematic";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 /**
  * pulumi-kubernetes (read at commit 94977969, after v4.32.0) provider/pkg/provider/diff.go,
@@ -224,6 +225,12 @@ function classify(
   if (resource.type === COMMAND) {
     return commandChange(resource, change, previous, is);
   }
+  if (resource.type === SCHEMATIC && change === "replace") {
+    return is(
+      "in place",
+      "a new Image Factory schematic for the new extension list: its id names the installer the roll installs",
+    );
+  }
   if (resource.type === RELEASE && change === "update") {
     return is("in place", "helm upgrade; the chart's workloads roll by their own update strategy");
   }
@@ -248,7 +255,9 @@ function commandChange(
     return change === "delete"
       ? is(
           "nodes join or leave",
-          "drains the node (and leaves etcd) before its VM goes, one removal at a time",
+          now.ROLE === "controlplane"
+            ? "checks etcd, drains the control plane and makes it leave etcd before its VM goes, one removal at a time"
+            : "drains the worker and resets it before its VM goes, one removal at a time",
         )
       : is("in place", change === "create" ? "records how to remove the node" : "new removal settings");
   }
@@ -281,6 +290,12 @@ function commandChange(
     );
   }
   if (resource.name.endsWith("-apply-gate")) {
+    if (change === "create") {
+      return is(
+        "in place",
+        "the new node's apply gate: it passes a node that installs from maintenance mode",
+      );
+    }
     return change === "update"
       ? is("in place", "checks that the node answers and is running and ready, before its config apply")
       : is("in place", `${change}d`);
@@ -370,15 +385,19 @@ export function overallEffect(changes: readonly ResourceChange[]): Effect {
   );
 }
 
+/** The changes, most disruptive first, then by name. */
+export function mostDisruptiveFirst(changes: readonly ResourceChange[]): ResourceChange[] {
+  return [...changes].sort(
+    (a, b) => EFFECTS.indexOf(b.effect) - EFFECTS.indexOf(a.effect) || a.name.localeCompare(b.name),
+  );
+}
+
 /** The changes as a table, most disruptive first, then a summary line. */
 export function renderChanges(changes: readonly ResourceChange[]): string {
   if (changes.length === 0) {
     return "No changes: pulumi up would leave every resource as it is.\n";
   }
-  const sorted = [...changes].sort(
-    (a, b) => EFFECTS.indexOf(b.effect) - EFFECTS.indexOf(a.effect) || a.name.localeCompare(b.name),
-  );
-  const rows = sorted.map((c) => [c.change, c.effect, c.name, c.impact]);
+  const rows = mostDisruptiveFirst(changes).map((c) => [c.change, c.effect, c.name, c.impact]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i].length)));
   const lines = rows.map((r) => r.map((cell, i) => (i < 3 ? cell.padEnd(widths[i]) : cell)).join("  "));
   const count = (change: Change) => changes.filter((c) => c.change === change).length;

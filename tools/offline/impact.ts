@@ -1,0 +1,411 @@
+/**
+ * The impact report of a change, for a reviewer: from an earlier plan (`--out`) and a run of the changed
+ * stack, what happens to each node, in what order and batches, about how long it takes, which values
+ * move, and the warnings; or the refusal. Rendered as text (a terminal), markdown (a pull-request
+ * comment) or JSON (a machine). It reads only what the offline plan records: the resources' inputs and
+ * the stack's outputs (`nodes`, `cluster`, `installerImage`), with the per-resource rules of
+ * `changes.ts`. What each step does on the nodes is what the lifecycle scripts do
+ * (`components/scripts/rollout.sh`, `config-roll.sh`, `decommission.sh`, `roll.sh`).
+ */
+import { UPGRADE_LATENCIES, NODE_LATENCIES } from "../bench/latencies";
+import { rollingUpgradeSeconds } from "../bench/rolling-upgrade";
+import {
+  Change,
+  changesBetween,
+  mostDisruptiveFirst,
+  overallEffect,
+  renderChanges,
+  ResourceChange,
+} from "./changes";
+import { ResourceRecord } from "./engine";
+
+/** What happens to one node, in the order `pulumi up` does it. */
+export type NodeAction =
+  | "drained upgrade"
+  | "Kubernetes upgrade"
+  | "live config"
+  | "staged config, then a drained reboot"
+  | "VM update"
+  | "joins"
+  | "leaves"
+  | "refused";
+
+export interface NodeImpact {
+  name: string;
+  role: "control plane" | "worker";
+  pool?: string;
+  ip: string;
+  /** Empty when nothing happens to the node. */
+  actions: { action: NodeAction; detail: string }[];
+}
+
+/** One step of the update that touches nodes, in the order the update runs them. */
+export interface RollStep {
+  what: string;
+  /** Batches run one after the other; the nodes of a batch at once. */
+  batches: string[][];
+  seconds: number;
+}
+
+export interface ImpactReport {
+  stack: string;
+  /** The refusal `pulumi up` would print; then nothing else happens. */
+  refused?: string;
+  values: { name: string; from: string | null; to: string | null }[];
+  order: string;
+  maxParallelWorkers: number;
+  nodes: NodeImpact[];
+  steps: RollStep[];
+  /** The sum of the steps, by the bench's latency model (tools/bench/latencies.ts). */
+  estimatedSeconds: number;
+  warnings: string[];
+  resources: { create: number; update: number; replace: number; delete: number; overall: string };
+  changes: ResourceChange[];
+}
+
+export interface PlanSide {
+  resources: readonly ResourceRecord[];
+  outputs: Record<string, unknown>;
+}
+
+interface RecordedNode {
+  role: string;
+  pool?: string;
+  ip: string;
+}
+
+const ROLLOUT = /-upgrade-rollout$/;
+const nodesOf = (outputs: Record<string, unknown>) => (outputs.nodes ?? {}) as Record<string, RecordedNode>;
+const environmentOf = (records: readonly ResourceRecord[], name: RegExp) =>
+  (records.find((r) => name.test(r.name))?.inputs.environment ?? {}) as Record<string, string>;
+
+/** The report of a change that `pulumi up` would refuse: every node stays as it is. */
+export function refusedReport(stack: string, before: PlanSide, message: string): ImpactReport {
+  return {
+    stack,
+    refused: message,
+    values: [],
+    order: environmentOf(before.resources, ROLLOUT).ORDER ?? "workers-first",
+    maxParallelWorkers: Number(environmentOf(before.resources, ROLLOUT).MAX_PARALLEL_WORKERS ?? 1),
+    nodes: nodeList(nodesOf(before.outputs)).map((n) => ({
+      ...n,
+      actions: [{ action: "refused", detail: "pulumi up stops before it registers anything" }],
+    })),
+    steps: [],
+    estimatedSeconds: 0,
+    warnings: [],
+    resources: { create: 0, update: 0, replace: 0, delete: 0, overall: "refused" },
+    changes: [],
+  };
+}
+
+/** The report of the change from `before` (an earlier plan) to `after` (this run). */
+export function impactReport(
+  stack: string,
+  before: PlanSide,
+  after: PlanSide,
+  warnings: readonly string[],
+): ImpactReport {
+  const changes = changesBetween(before.resources, after.resources);
+  const [was, now] = [environmentOf(before.resources, ROLLOUT), environmentOf(after.resources, ROLLOUT)];
+  const order = now.ORDER ?? "workers-first";
+  const maxParallelWorkers = Number(now.MAX_PARALLEL_WORKERS ?? 1);
+  const [oldNodes, newNodes] = [nodesOf(before.outputs), nodesOf(after.outputs)];
+  const nodes = nodeList({ ...oldNodes, ...newNodes }).map((n): NodeImpact => ({ ...n, actions: [] }));
+  const byName = new Map(nodes.map((n) => [n.name, n]));
+  const byIp = new Map(nodes.map((n) => [n.ip, n]));
+  const kept = nodes.filter((n) => n.name in oldNodes && n.name in newNodes);
+  const steps: RollStep[] = [];
+
+  const talosMoves =
+    was.TARGET_VERSION !== now.TARGET_VERSION || was.TARGET_SCHEMATIC !== now.TARGET_SCHEMATIC;
+  if (talosMoves && kept.length > 0) {
+    const detail =
+      was.TARGET_VERSION !== now.TARGET_VERSION
+        ? `talosctl upgrade to ${now.TARGET_VERSION}`
+        : `talosctl upgrade to the new schematic on ${now.TARGET_VERSION}`;
+    for (const n of kept) {
+      n.actions.push({ action: "drained upgrade", detail });
+    }
+    const batches = rollBatches(kept, order, maxParallelWorkers);
+    steps.push({
+      what: `Talos upgrade (${detail}): cordon, drain, reboot into the new image, health gate after each batch`,
+      batches,
+      seconds: rollingUpgradeSeconds({
+        controlPlanes: kept.filter((n) => n.role === "control plane").length,
+        workers: kept.filter((n) => n.role === "worker").length,
+        maxParallelWorkers,
+      }),
+    });
+  }
+  if (was.KUBERNETES_VERSION !== now.KUBERNETES_VERSION && kept.length > 0) {
+    const detail = `upgrade-k8s to ${now.KUBERNETES_VERSION}: the kubelet restarts, no reboot`;
+    for (const n of kept) {
+      n.actions.push({ action: "Kubernetes upgrade", detail });
+    }
+    const controlPlanes = kept.filter((n) => n.role === "control plane");
+    steps.push({
+      what: `talosctl upgrade-k8s to ${now.KUBERNETES_VERSION}, once: each control plane's static pods, then every kubelet`,
+      batches: [controlPlanes.map((n) => n.name)],
+      seconds:
+        controlPlanes.length * UPGRADE_LATENCIES.kubernetesControlPlane.seconds +
+        UPGRADE_LATENCIES.kubelets.seconds,
+    });
+  }
+
+  const staged: NodeImpact[] = [];
+  for (const change of changes) {
+    const resource = after.resources.find((r) => r.urn === change.urn);
+    if (change.type === "talos:machine/configurationApply:ConfigurationApply" && change.change === "update") {
+      const node = byIp.get(String(resource?.inputs.node));
+      if (!node) {
+        continue;
+      }
+      if (change.effect === "staged config, rolling reboot") {
+        node.actions.push({
+          action: "staged config, then a drained reboot",
+          detail: "Talos stages it; the config roll reboots the node into it",
+        });
+        staged.push(node);
+      } else if (!node.actions.some((a) => a.action === "Kubernetes upgrade")) {
+        // A Talos move changes every config's machine.install.image (a live section).
+        node.actions.push({
+          action: "live config",
+          detail: talosMoves ? "records the new installer image, no reboot" : "applied without a reboot",
+        });
+      }
+    }
+    if (change.type === "proxmoxve:index/vmLegacy:VmLegacy" && change.change !== "delete") {
+      const node = byName.get(String(resource?.inputs.name));
+      if (node && change.change !== "create") {
+        node.actions.push({ action: "VM update", detail: change.impact });
+      }
+    }
+  }
+  // New nodes install after the roll (their configs render the versions it reports); the config roll
+  // waits for every node, the new ones included, before it reboots anything.
+  const joining = nodes.filter((n) => !(n.name in oldNodes));
+  for (const n of joining) {
+    n.actions.push({
+      action: "joins",
+      detail: `a new VM boots the ISO; Talos ${now.TARGET_VERSION} installs and the node joins`,
+    });
+  }
+  if (joining.length > 0) {
+    steps.push({
+      what: "new nodes: VM, install, join (at once), then the readiness check",
+      batches: [joining.map((n) => n.name)],
+      seconds: NODE_LATENCIES.join.seconds,
+    });
+  }
+  if (staged.length > 0) {
+    const batches = rollBatches(staged, order, maxParallelWorkers);
+    steps.push({
+      what: "config roll: reboot into the staged config, drained, health gate after each batch",
+      batches,
+      seconds: batches.length * (NODE_LATENCIES.reboot.seconds + UPGRADE_LATENCIES.healthGate.seconds),
+    });
+  }
+  const leaving = nodes.filter((n) => !(n.name in newNodes));
+  for (const n of leaving) {
+    n.actions.push({
+      action: "leaves",
+      detail:
+        n.role === "control plane"
+          ? "etcd checked, drained, leaves etcd, reset; then its VM is deleted"
+          : "drained, reset; then its VM is deleted",
+    });
+  }
+  if (leaving.length > 0) {
+    steps.push({
+      what: "removals, one at a time, at the end of the update (the engine deletes last)",
+      batches: leaving.map((n) => [n.name]),
+      seconds: leaving.length * NODE_LATENCIES.leave.seconds,
+    });
+  }
+
+  const count = (change: Change) => changes.filter((c) => c.change === change).length;
+  return {
+    stack,
+    values: movedValues(before, after),
+    order,
+    maxParallelWorkers,
+    nodes,
+    steps,
+    estimatedSeconds: steps.reduce((sum, s) => sum + s.seconds, 0),
+    warnings: [...warnings],
+    resources: {
+      create: count("create"),
+      update: count("update"),
+      replace: count("replace"),
+      delete: count("delete"),
+      overall: overallEffect(changes),
+    },
+    changes,
+  };
+}
+
+function nodeList(recorded: Record<string, RecordedNode>): Omit<NodeImpact, "actions">[] {
+  return Object.entries(recorded)
+    .map(([name, n]) => ({
+      name,
+      role: n.role === "controlplane" ? ("control plane" as const) : ("worker" as const),
+      ...(n.pool === undefined ? {} : { pool: n.pool }),
+      ip: n.ip,
+    }))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/**
+ * The batches a roll takes `nodes` down in: roll.sh's roll_cluster, workers in batches of
+ * `maxParallelWorkers` and control planes one by one, in `order`, each group sorted by name as
+ * common.sh's nodes_of lists them.
+ */
+function rollBatches(nodes: readonly NodeImpact[], order: string, maxParallelWorkers: number): string[][] {
+  const controlPlanes = nodes.filter((n) => n.role === "control plane").map((n) => [n.name]);
+  const workers = nodes.filter((n) => n.role === "worker").map((n) => n.name);
+  const workerBatches: string[][] = [];
+  for (let i = 0; i < workers.length; i += maxParallelWorkers) {
+    workerBatches.push(workers.slice(i, i + maxParallelWorkers));
+  }
+  return order === "control-plane-first"
+    ? [...controlPlanes, ...workerBatches]
+    : [...workerBatches, ...controlPlanes];
+}
+
+interface PodTemplateOwner {
+  spec?: { template?: { spec?: { containers?: { image?: string }[] } } };
+}
+
+/** The values a reviewer checks: versions, the schematic, the installer and the add-ons' versions. */
+function movedValues(before: PlanSide, after: PlanSide): ImpactReport["values"] {
+  const read = (side: PlanSide): Record<string, string | undefined> => {
+    const cluster = (side.outputs.cluster ?? {}) as { talosVersion?: string; kubernetesVersion?: string };
+    const images = (type: string) =>
+      side.resources
+        .filter((r) => r.type === type)
+        .flatMap((r) => (r.inputs as PodTemplateOwner).spec?.template?.spec?.containers ?? [])
+        .map((c) => c.image)
+        .join(", ");
+    const release = side.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")?.inputs as
+      { chart?: string; version?: string } | undefined;
+    return {
+      Talos: cluster.talosVersion,
+      Kubernetes: cluster.kubernetesVersion,
+      schematic: environmentOf(side.resources, ROLLOUT).TARGET_SCHEMATIC,
+      "installer image": side.outputs.installerImage as string | undefined,
+      "Cilium chart": release ? `${release.chart} ${release.version}` : undefined,
+      "kube-vip (Services)": images("kubernetes:apps/v1:DaemonSet"),
+      "kube-vip cloud provider": images("kubernetes:apps/v1:Deployment"),
+    };
+  };
+  const [was, now] = [read(before), read(after)];
+  const text = (v: string | undefined) => (v === undefined || v === "" ? null : v);
+  return Object.keys(now)
+    .filter((name) => text(was[name]) !== text(now[name]))
+    .map((name) => ({ name, from: text(was[name]), to: text(now[name]) }));
+}
+
+const minutes = (seconds: number) =>
+  seconds < 60 ? `${seconds} s` : `about ${Math.round(seconds / 60)} min`;
+const what = (n: NodeImpact) =>
+  n.actions.length === 0 ? "nothing" : n.actions.map((a) => `${a.action} (${a.detail})`).join("; then ");
+const role = (n: NodeImpact) => (n.pool ? `worker, pool ${n.pool}` : n.role);
+const workersAtOnce = (report: ImpactReport) =>
+  report.maxParallelWorkers === 1
+    ? "one worker at a time"
+    : `up to ${report.maxParallelWorkers} workers at once`;
+const batchText = (batches: string[][]) => batches.map((b) => b.join(" + ")).join(" → ");
+
+/** For a terminal. */
+export function renderImpactText(report: ImpactReport): string {
+  const lines: string[] = [];
+  if (report.refused !== undefined) {
+    lines.push(
+      "Refused: pulumi up would stop before it registers anything; no node is touched.",
+      "",
+      report.refused,
+    );
+    return `${lines.join("\n")}\n`;
+  }
+  if (report.values.length > 0) {
+    lines.push("Values:");
+    lines.push(...report.values.map((v) => `  ${v.name}: ${v.from ?? "(none)"} → ${v.to ?? "(none)"}`), "");
+  }
+  lines.push("Nodes:");
+  const width = Math.max(...report.nodes.map((n) => n.name.length));
+  lines.push(...report.nodes.map((n) => `  ${n.name.padEnd(width)}  ${role(n)}: ${what(n)}`), "");
+  if (report.steps.length > 0) {
+    lines.push(`Steps (${report.order}, ${workersAtOnce(report)}):`);
+    lines.push(
+      ...report.steps.map((s, i) => `  ${i + 1}. ${s.what}: ${batchText(s.batches)} (${minutes(s.seconds)})`),
+    );
+    lines.push(
+      `  Estimated: ${minutes(report.estimatedSeconds)} (the bench's latency model, tools/bench/latencies.ts).`,
+      "",
+    );
+  }
+  if (report.warnings.length > 0) {
+    lines.push("Warnings:", ...report.warnings.map((w) => `  - ${w}`), "");
+  }
+  lines.push("Resources:", renderChanges(report.changes).trimEnd());
+  return `${lines.join("\n")}\n`;
+}
+
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** For a pull-request comment. */
+export function renderImpactMarkdown(report: ImpactReport): string {
+  const lines = [`**Impact on stack \`${report.stack}\`**`, ""];
+  if (report.refused !== undefined) {
+    lines.push(
+      "**Refused**: `pulumi up` would stop before it registers anything; no node is touched.",
+      "",
+      "```",
+      report.refused,
+      "```",
+    );
+    return `${lines.join("\n")}\n`;
+  }
+  const r = report.resources;
+  lines.push(
+    `**${r.overall}**: ${r.create} to create, ${r.update} to update, ${r.replace} to replace, ${r.delete} to delete.` +
+      (report.steps.length > 0 ? ` Estimated ${minutes(report.estimatedSeconds)}.` : ""),
+    "",
+  );
+  if (report.values.length > 0) {
+    lines.push("| Value | From | To |", "| --- | --- | --- |");
+    lines.push(...report.values.map((v) => `| ${v.name} | ${code(v.from)} | ${code(v.to)} |`), "");
+  }
+  lines.push("| Node | Role | What happens |", "| --- | --- | --- |");
+  lines.push(...report.nodes.map((n) => `| ${n.name} | ${role(n)} | ${cell(what(n))} |`), "");
+  if (report.steps.length > 0) {
+    lines.push(`Steps, ${report.order}, ${workersAtOnce(report)}:`, "");
+    lines.push(
+      ...report.steps.map((s, i) => `${i + 1}. ${s.what}: ${batchText(s.batches)} (${minutes(s.seconds)})`),
+      "",
+    );
+  }
+  if (report.warnings.length > 0) {
+    lines.push("Warnings:", "", ...report.warnings.map((w) => `- ${cell(w)}`), "");
+  }
+  lines.push(
+    "<details><summary>Resources</summary>",
+    "",
+    "| Change | Effect | Resource | What happens |",
+    "| --- | --- | --- | --- |",
+    ...mostDisruptiveFirst(report.changes).map(
+      (c) => `| ${c.change} | ${c.effect} | ${c.name} | ${cell(c.impact)} |`,
+    ),
+    "",
+    "</details>",
+  );
+  return `${lines.join("\n")}\n`;
+}
+
+const code = (v: string | null) => (v === null ? "(none)" : `\`${v}\``);
+
+/** For a machine: the report as JSON, the changes included. */
+export function renderImpactJson(report: ImpactReport): string {
+  return `${JSON.stringify(report, null, 2)}\n`;
+}

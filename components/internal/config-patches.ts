@@ -55,20 +55,20 @@ function has(doc: unknown, dotted: string): boolean {
   return true;
 }
 
+/** The paths of an RFC 6902 JSON patch's operations, dotted: "/machine/network/hostname" → "machine.network.hostname". */
+function operationPaths(operations: unknown[]): string[] {
+  return operations.flatMap((op) => {
+    const path = (op as { path?: unknown } | null)?.path;
+    return typeof path === "string" ? [path.split("/").slice(1).join(".")] : [];
+  });
+}
+
 /** The dotted fields a document touches that Talos deprecates. */
 function deprecatedIn(doc: unknown): string[] {
   if (Array.isArray(doc)) {
-    // An RFC 6902 JSON patch: its operations' paths, e.g. "/machine/network/hostname".
-    return doc.flatMap((op) => {
-      const path = (op as { path?: unknown } | null)?.path;
-      if (typeof path !== "string") {
-        return [];
-      }
-      const dotted = path.split("/").slice(1).join(".");
-      return Object.keys(DEPRECATED_FIELDS).filter(
-        (field) => dotted === field || dotted.startsWith(`${field}.`),
-      );
-    });
+    return operationPaths(doc).flatMap((dotted) =>
+      Object.keys(DEPRECATED_FIELDS).filter((field) => dotted === field || dotted.startsWith(`${field}.`)),
+    );
   }
   // A typed document (HostnameConfig, ...) has a kind; deprecated fields live in the v1alpha1 one.
   if (typeof doc === "object" && doc !== null && "kind" in doc) {
@@ -234,17 +234,12 @@ function ownedInDocument(doc: Record<string, unknown>, context: PatchContext): O
 function ownedIn(doc: unknown, context: PatchContext): Owned[] {
   const fields = OWNED_FIELDS.filter((o) => o.when?.(context) ?? true);
   if (Array.isArray(doc)) {
-    // An RFC 6902 JSON patch: an operation on a field, inside it, or on what holds it.
-    return doc.flatMap((op) => {
-      const path = (op as { path?: unknown } | null)?.path;
-      if (typeof path !== "string") {
-        return [];
-      }
-      const dotted = path.split("/").slice(1).join(".");
-      return fields.filter(
+    // An operation on a field, inside it, or on what holds it.
+    return operationPaths(doc).flatMap((dotted) =>
+      fields.filter(
         (o) => dotted === o.what || dotted.startsWith(`${o.what}.`) || o.what.startsWith(`${dotted}.`),
-      );
-    });
+      ),
+    );
   }
   if (typeof doc !== "object" || doc === null) {
     return [];

@@ -227,6 +227,9 @@ export class TalosCluster extends pulumi.ComponentResource {
    * `talos-proxmox:cluster` holds an encrypted value).
    */
   static credentialPatches(args: TalosClusterArgs): { path: string; fields: string[] }[] {
+    if (typeof args !== "object" || args === null) {
+      return [];
+    }
     const pools: [unknown, string][] = [
       [args.controlPlane, "controlPlane"],
       ...(Array.isArray(args.workerPools) ? args.workerPools : []).map((pool, i): [unknown, string] => [

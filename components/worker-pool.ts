@@ -11,7 +11,11 @@ export interface WorkerPoolArgs extends NodePoolArgs {
   cluster: ClusterJoinInfo;
   /** Kubernetes labels of every node of the pool. @default {} */
   labels?: Record<string, string>;
-  /** Kubernetes taints of every node of the pool, in Talos form `key: "value:Effect"`. @default {} */
+  /**
+   * Kubernetes taints of every node of the pool, in Talos form `key: "value:Effect"`. Each node registers
+   * with them (the kubelet's registerWithTaints): a node may not change its own taints, so a change
+   * reaches only the nodes that join afterwards; taint the others with kubectl. @default {}
+   */
   taints?: Record<string, string>;
   /** Prepare the nodes for Longhorn: /var/lib/longhorn shared with the kubelet. @default false */
   longhorn?: boolean;
@@ -68,7 +72,7 @@ export class WorkerPool extends pulumi.ComponentResource {
           forwardKubeDnsToHost: cluster.forwardKubeDnsToHost,
           longhorn: args.longhorn ?? false,
           nodeLabels: args.labels,
-          nodeTaints: args.taints,
+          registerTaints: args.taints,
         }),
     });
     this.nodeIps = pulumi.output(this.nodes.map((n) => n.ip));

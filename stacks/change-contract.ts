@@ -265,7 +265,12 @@ export const CHANGE_CONTRACT: ContractRow[] = [
   },
   {
     key: "cluster.workerPools[].taints",
-    cases: [{ effect: "live config", what: "machine.nodeTaints, applied live on the pool's nodes" }],
+    cases: [
+      {
+        effect: "live config",
+        what: "the kubelet's registerWithTaints: nodes that join afterwards register with them; a node may not change its own taints (NodeRestriction), so taint the others with kubectl",
+      },
+    ],
   },
   { key: "cluster.workerPools[].nodes", cases: NODES("worker") },
   {

@@ -134,11 +134,24 @@ describe("machine-config patches", () => {
       documents({
         ...WORKER,
         nodeLabels: { "example.com/tier": "gold" },
-        nodeTaints: { dedicated: "db:NoSchedule" },
+        registerTaints: { dedicated: "db:NoSchedule", spot: ":NoExecute" },
       }),
     );
     expect(docs).to.deep.include({ machine: { nodeLabels: { "example.com/tier": "gold" } } });
-    expect(docs).to.deep.include({ machine: { nodeTaints: { dedicated: "db:NoSchedule" } } });
+    // A worker may not set machine.nodeTaints on itself (NodeRestriction): the kubelet registers with them.
+    expect(JSON.stringify(docs)).to.not.include("nodeTaints");
+    expect(docs).to.deep.include({
+      machine: {
+        kubelet: {
+          extraConfig: {
+            registerWithTaints: [
+              { key: "dedicated", value: "db", effect: "NoSchedule" },
+              { key: "spot", effect: "NoExecute" },
+            ],
+          },
+        },
+      },
+    });
   });
 
   it("names each patch in a YAML comment", () => {

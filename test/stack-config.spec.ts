@@ -6,7 +6,7 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { ValidationError } from "../components";
-import { exampleCluster, problemLines, runStack, runTalosCluster, TYPES } from "./harness";
+import { exampleCluster, problemLines, runStack, runTalosCluster, succeeded, TYPES } from "./harness";
 
 /* eslint-disable @typescript-eslint/no-explicit-any, @typescript-eslint/no-unsafe-member-access,
    @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-return, @typescript-eslint/no-unsafe-assignment
@@ -501,6 +501,39 @@ const rows: Row[] = [
       /sets a HostnameConfig document, which this library owns: each node's hostname is its name\. Remove it from the patch, and set nodes\[\]\.name instead\./,
   },
   {
+    what: "a worker label set through a patch, past the NodeRestriction check",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        { machine: { nodeLabels: { "node-role.kubernetes.io/worker": "" } } },
+      ]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /sets "machine\.nodeLabels", which this library owns: .*set workerPools\[\]\.labels instead\./,
+  },
+  {
+    what: "worker taints through a patch, which NodeRestriction forbids a worker to set",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [{ machine: { nodeTaints: { dedicated: "db:NoSchedule" } } }]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /sets "machine\.nodeTaints", which this library owns: NodeRestriction forbids a worker/,
+  },
+  {
+    what: "a deprecated field, pointed at the library's setting rather than at a refused document",
+    edit: (c) => (c.workerPools[0].configPatches = [{ machine: { features: { stableHostname: true } } }]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /Use nodes\[\]\.name \(each node's hostname is its name\) instead\./,
+  },
+  {
+    what: "control planes a cluster without workers may not schedule on",
+    edit: (c) => {
+      c.workerPools = [];
+      c.longhorn = { enabled: false };
+      c.controlPlane.configPatches = [{ cluster: { allowSchedulingOnControlPlanes: false } }];
+    },
+    path: "cluster.controlPlane.configPatches[0]",
+    message:
+      /sets "cluster\.allowSchedulingOnControlPlanes", which this library owns: a cluster without workers runs its workloads on the control planes/,
+  },
+  {
     what: "a config patch that picks the install disk",
     edit: (c) => (c.controlPlane.configPatches = [{ machine: { install: { disk: "/dev/vda" } } }]),
     path: "cluster.controlPlane.configPatches[0]",
@@ -588,6 +621,16 @@ const rows: Row[] = [
     stackOnly: true,
   },
   {
+    what: "a registry password YAML reads as a number, which Talos takes as its text",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        "apiVersion: v1alpha1\nkind: RegistryAuthConfig\nname: ghcr.io\nusername: u\npassword: 123456\n",
+      ]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /holds RegistryAuthConfig password in plain text in the stack file/,
+    stackOnly: true,
+  },
+  {
     what: "a roll budget that empties a pool",
     edit: (c) => (c.upgrade.maxParallelWorkers = 2),
     path: "cluster.upgrade.maxParallelWorkers",
@@ -627,6 +670,12 @@ const rows: Row[] = [
     message: /"v1\.13\.0-rc\.0" is not a Talos release .*e\.g\. "v1\.13\.9"/,
   },
   {
+    what: "a Talos pre-release of a patch the list does not know yet",
+    edit: (c) => (c.talosVersion = "v1.13.10-rc.0"),
+    path: "cluster.talosVersion",
+    message: /"v1\.13\.10-rc\.0" is not a Talos release \(pre-releases are not pinned either\)/,
+  },
+  {
     what: "a Cilium chart version that was never released",
     edit: (c) => (c.cilium.version = "1.16.14"),
     path: "cluster.cilium.version",
@@ -655,6 +704,14 @@ const rows: Row[] = [
     edit: (c) => (c.lastUpdate = { nodes: {} }),
     path: "cluster.lastUpdate",
     message: /is not a setting: the stack reads what its last update recorded itself\. Remove it\./,
+    stackOnly: true,
+  },
+  {
+    what: "a cluster that is null, with a problem and not a crash",
+    edit: () => undefined,
+    extraConfig: { "talos-proxmox:cluster": "null" },
+    path: "cluster",
+    message: /mapping/,
     stackOnly: true,
   },
   {
@@ -689,6 +746,12 @@ describe("stack configuration: bad input is refused with its path", () => {
       }
     });
   }
+
+  it("lets a cluster with workers schedule on its control planes too, through a patch", async () => {
+    const cluster = exampleCluster("homelab");
+    (cluster.controlPlane as Cluster).configPatches = [{ cluster: { allowSchedulingOnControlPlanes: true } }];
+    succeeded(await runStack("homelab", cluster));
+  });
 
   it("reports several problems at once, each with its path", async () => {
     const cluster = exampleCluster("homelab");

@@ -27,25 +27,26 @@ const rows: Row[] = [
     edit: (c) => (c.talosVersion = "v1.13.10"),
     path: "talosVersion",
     message:
-      /"v1\.13\.10" is newer than every Talos release this library's list knows \(the newest is "v1\.13\.9"\)\. If it is a new release, refresh the list with bash tools\/upstream\/releases\.sh/,
+      /"v1\.13\.10" is newer than every Talos 1\.13 release this library's list knows \(the newest is "v1\.13\.9"\)\. If it is a new release, refresh the list with bash tools\/upstream\/releases\.sh/,
   },
   {
     what: "a Cilium chart newer than the list",
     edit: (c) => (c.cilium.version = "1.19.7"),
     path: "cilium.version",
-    message: /"1\.19\.7" is newer than every Cilium chart release this library's list knows/,
+    message:
+      /"1\.19\.7" is newer than every Cilium chart 1\.19 release this library's list knows \(the newest is "1\.19\.\d+"\)/,
   },
   {
     what: "a kube-vip newer than the list",
     edit: (c) => (c.kubeVip.version = "v1.2.4"),
     path: "kubeVip.version",
-    message: /"v1\.2\.4" is newer than every kube-vip release/,
+    message: /"v1\.2\.4" is newer than every kube-vip 1\.2 release/,
   },
   {
     what: "a kube-vip-cloud-provider newer than the list",
     edit: (c) => (c.kubeVip.cloudProviderVersion = "v0.0.13"),
     path: "kubeVip.cloudProviderVersion",
-    message: /"v0\.0\.13" is newer than every kube-vip-cloud-provider release/,
+    message: /"v0\.0\.13" is newer than every kube-vip-cloud-provider 0\.0 release/,
   },
   {
     what: "a worker pool of one node",

@@ -121,7 +121,13 @@ describe("WorkerPool", () => {
     );
     const docs = patchDocuments(one(run, TYPES.configApply, "lab-general-w-1-config").inputs.configPatches);
     expect(docs).to.deep.include({ machine: { nodeLabels: { "node.kubernetes.io/pool": "general" } } });
-    expect(docs).to.deep.include({ machine: { nodeTaints: { dedicated: "storage:NoSchedule" } } });
+    expect(docs).to.deep.include({
+      machine: {
+        kubelet: {
+          extraConfig: { registerWithTaints: [{ key: "dedicated", value: "storage", effect: "NoSchedule" }] },
+        },
+      },
+    });
     expect(JSON.stringify(docs)).to.include("/var/lib/longhorn");
     expect(docs.filter((d) => d.kind === "Layer2VIPConfig")).to.be.empty;
     expect(docs).to.deep.include({

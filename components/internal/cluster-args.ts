@@ -338,6 +338,7 @@ function checkWholeCluster(cluster: ClusterSpec): Problem[] {
     checkOwnedSettings(pool.configPatches, `${path}.configPatches`, {
       role: pool === cluster.controlPlane ? "controlplane" : "worker",
       cni: cluster.cni,
+      hasWorkers: cluster.workerPools.length > 0,
       vip: cluster.vip,
     }),
   );

@@ -39,8 +39,9 @@ export const DEPRECATED_FIELDS: Readonly<Record<string, string>> = {
   "machine.install.extraKernelArgs": "extraKernelArgs in the Image Factory schematic",
   "machine.install.extensions": "the image's extensions (cluster.image.extensions, TalosImage extensions)",
   "machine.install.bootloader": "nothing (it never worked): remove it",
-  "machine.features.stableHostname": "a HostnameConfig document with auto: stable",
-  "cluster.allowSchedulingOnMasters": "cluster.allowSchedulingOnControlPlanes",
+  "machine.features.stableHostname": "nodes[].name (each node's hostname is its name)",
+  "cluster.allowSchedulingOnMasters":
+    "workerPools (control planes take workloads exactly when the cluster has no workers)",
   "cluster.etcd.subnet": "cluster.etcd.advertisedSubnets",
 };
 
@@ -103,6 +104,8 @@ export function checkConfigPatches(patches: readonly string[], path: string): Pr
 export interface PatchContext {
   role: NodeRole;
   cni: Cni;
+  /** Whether the cluster has worker pools (without, the control planes take workloads). */
+  hasWorkers: boolean;
   vip: { ip: string; provider: "talos" | "kube-vip" };
 }
 
@@ -145,6 +148,18 @@ const OWNED_FIELDS: readonly (Owned & { when?: (c: PatchContext) => boolean })[]
     why: "etcd advertises exactly the node's address; listed subnets append",
   },
   {
+    what: "machine.nodeLabels",
+    owner: "workerPools[].labels",
+    why: "a worker sets its labels with its kubelet's credentials, and that setting refuses the ones NodeRestriction forbids",
+    when: (c) => c.role === "worker",
+  },
+  {
+    what: "machine.nodeTaints",
+    owner: "workerPools[].taints",
+    why: "NodeRestriction forbids a worker to change its own taints, and Talos applies them with the worker's kubelet credentials (talos v1.13.9 node_apply.go), so the update fails and holds back the node's labels too; that setting registers the kubelet with them",
+    when: (c) => c.role === "worker",
+  },
+  {
     what: "cluster.network.cni",
     owner: "cni",
     why: "with cni: cilium Talos runs no CNI and this library installs Cilium",
@@ -159,9 +174,11 @@ const OWNED_FIELDS: readonly (Owned & { when?: (c: PatchContext) => boolean })[]
   { what: "cluster.controlPlane.endpoint", owner: "vip.ip", why: "the endpoint is https://<vip.ip>:6443" },
   { what: "cluster.clusterName", owner: "name", why: "every resource and the kubeconfig carry it" },
   {
+    // With workers, letting the control planes take workloads too is the user's choice.
     what: "cluster.allowSchedulingOnControlPlanes",
     owner: "workerPools",
-    why: "control planes take workloads exactly when the cluster has no workers",
+    why: "a cluster without workers runs its workloads on the control planes",
+    when: (c) => !c.hasWorkers,
   },
   {
     what: "machine.features.kubePrism",
@@ -313,9 +330,13 @@ export function credentialsIn(patch: string): string[] {
     const fields = typeof kind === "string" ? (CREDENTIAL_FIELDS[kind] ?? []) : [];
     return fields
       .filter((field) =>
-        valuesAt(doc, field.split(".")).some(
-          (v) => typeof v === "string" && v !== "" && (field !== "apiUrl" || /[?&]jointoken=/.test(v)),
-        ),
+        valuesAt(doc, field.split(".")).some((v) => {
+          // Talos decodes a string field from any scalar (go.yaml.in/yaml/v4 v4.0.0-rc.4
+          // internal/libyaml/constructor.go, scalar): `password: 123456` is the string "123456".
+          const text =
+            typeof v === "string" || typeof v === "number" || typeof v === "boolean" ? String(v) : "";
+          return text !== "" && (field !== "apiUrl" || /[?&]jointoken=/.test(text));
+        }),
       )
       .map((field) => `${kind as string} ${field}`);
   });

@@ -57,8 +57,17 @@ export interface NodePatchInput {
   /** Bind-mount /var/lib/longhorn into the kubelet with rshared propagation. */
   longhorn?: boolean;
   nodeLabels?: Record<string, string>;
-  /** Talos form: `key: "value:Effect"`. */
-  nodeTaints?: Record<string, string>;
+  /**
+   * Taints the kubelet registers a worker with, Talos form `key: "value:Effect"`. Not machine.nodeTaints:
+   * Talos applies those to a worker with the kubelet's own credentials (talos v1.13.9
+   * internal/app/machined/pkg/controllers/k8s/node_apply.go, getK8sClient), NodeRestriction forbids a node
+   * to modify its taints (kubernetes v1.36.3 plugin/pkg/admission/noderestriction/admission.go, admitNode;
+   * machinery v1.13.9 v1alpha1_types.go nodeTaints: "worker nodes are not allowed to modify the taints"),
+   * and the refused update holds back the node's labels too (siderolabs/talos#10935). The kubelet's
+   * registerWithTaints (allowed in extraConfig: machinery kubelet.ProtectedConfigurationFields) applies
+   * them when the node registers, and only then.
+   */
+  registerTaints?: Record<string, string>;
 }
 
 /** Where Talos installs, from which image: the factory installer keeps the booted extensions. */
@@ -150,8 +159,16 @@ export function nodePatches(input: NodePatchInput): Patch[] {
   if (input.nodeLabels && Object.keys(input.nodeLabels).length > 0) {
     patches.push({ purpose: "labels", documents: [{ machine: { nodeLabels: input.nodeLabels } }] });
   }
-  if (input.nodeTaints && Object.keys(input.nodeTaints).length > 0) {
-    patches.push({ purpose: "taints", documents: [{ machine: { nodeTaints: input.nodeTaints } }] });
+  if (input.registerTaints && Object.keys(input.registerTaints).length > 0) {
+    const registerWithTaints = Object.entries(input.registerTaints).map(([key, spec]) => {
+      const separator = spec.lastIndexOf(":");
+      const value = spec.slice(0, separator);
+      return { key, ...(value === "" ? {} : { value }), effect: spec.slice(separator + 1) };
+    });
+    patches.push({
+      purpose: "taints: registered by the kubelet",
+      documents: [{ machine: { kubelet: { extraConfig: { registerWithTaints } } } }],
+    });
   }
   return patches;
 }

@@ -152,7 +152,7 @@ function releaseMinor(version: string): string {
 }
 
 /** The newest release of the version's minor in `releases` (oldest first), if the list has that minor. */
-function newestOfMinor(version: string, releases: readonly string[]): string | undefined {
+export function newestOfMinor(version: string, releases: readonly string[]): string | undefined {
   return releases.filter((r) => releaseMinor(r) === releaseMinor(version)).at(-1);
 }
 
@@ -162,11 +162,16 @@ function newestOfMinor(version: string, releases: readonly string[]): string | u
  * {@link checkRelease} lets through and the cluster's warnings name.
  */
 export function isNewerThanKnown(version: string, releases: readonly string[]): boolean {
-  if (releases.includes(version)) {
+  if (releases.includes(version) || isPreRelease(version)) {
     return false;
   }
   const newest = newestOfMinor(version, releases) ?? releases.at(-1);
   return newest === undefined || compareVersions(version, newest) > 0;
+}
+
+/** "v1.13.10-rc.0", "1.19.0-pre.1": a pre-release, which no release list holds. */
+function isPreRelease(version: string): boolean {
+  return /^v?\d+\.\d+\.\d+-/.test(version);
 }
 
 /**

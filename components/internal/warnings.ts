@@ -11,7 +11,7 @@ import {
   TALOS_RELEASES,
 } from "./releases";
 import { Problem, show } from "./validation";
-import { isNewerThanKnown } from "./versions";
+import { isNewerThanKnown, newestOfMinor } from "./versions";
 
 /** The pinned versions, each with its release list (components/internal/releases.ts). */
 function pinnedVersions(cluster: ClusterSpec) {
@@ -39,6 +39,18 @@ function pinnedVersions(cluster: ClusterSpec) {
 }
 
 /**
+ * `Cilium chart 1.18 release this library's list knows (the newest is "1.18.12")`: of the version's
+ * minor, or of all when the list has none of that minor.
+ */
+function knownNewest(version: string, what: string, releases: readonly string[]): string {
+  const ofMinor = newestOfMinor(version, releases);
+  const minor = version.replace(/^v/, "").split(".", 2).join(".");
+  return ofMinor
+    ? `${what} ${minor} release this library's list knows (the newest is "${ofMinor}")`
+    : `${what} release this library's list knows (the newest is "${releases.at(-1)}")`;
+}
+
+/**
  * The warnings of a description that passed every check: versions newer than the release lists know
  * (a release made since they were refreshed, or a typo that cannot be told from one), and worker pools
  * of one node, which every roll empties whatever the budget.
@@ -49,8 +61,8 @@ export function clusterWarnings(cluster: ClusterSpec): Problem[] {
     .map((pin) => ({
       path: pin.path,
       message:
-        `${show(pin.version)} is newer than every ${pin.what} release this library's list knows (the newest is ` +
-        `"${pin.releases.at(-1)}"). If it is a new release, refresh the list with bash tools/upstream/releases.sh ` +
+        `${show(pin.version)} is newer than every ${knownNewest(pin.version, pin.what, pin.releases)}. ` +
+        `If it is a new release, refresh the list with bash tools/upstream/releases.sh ` +
         `(it writes components/internal/releases.ts); if not, pin a listed release.`,
     }));
   cluster.workerPools.forEach((pool, i) => {

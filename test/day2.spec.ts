@@ -253,6 +253,22 @@ describe("day 2", () => {
     );
   });
 
+  it("refuses a roll budget the pool's running nodes cannot spare, though the pool grows in the same update", async () => {
+    // Found trying the impact report: with w-4 added, 3 passed the pool-size check, and the Talos roll,
+    // which runs before w-4 joins, would have drained w-1, w-2 and w-3 at once.
+    const before = succeeded(await runStack("prod"));
+    const cluster = exampleCluster("prod");
+    const pool = (cluster.workerPools as Cluster[])[0];
+    (pool.nodes as Cluster[]).push({ name: "w-4", pveNode: "pve1", ip: "10.20.0.24", vmId: 2024 });
+    (cluster.upgrade as Cluster).maxParallelWorkers = 3;
+    const run = await runStack("prod", cluster, {}, { previousOutputs: before.outputs });
+    expect((run.error as Error).message).to.include(
+      'cluster.upgrade.maxParallelWorkers: is 3, and this update\'s rolls run over the 3 nodes worker pool "general" (workerPools[0]) has now (w-1, w-2, w-3)',
+    );
+    (cluster.upgrade as Cluster).maxParallelWorkers = 2;
+    succeeded(await runStack("prod", cluster, {}, { previousOutputs: before.outputs }));
+  });
+
   it("lets the control plane shrink by a minority", async () => {
     const cluster = exampleCluster("prod");
     const file = readStackFile(join(PROJECT_DIR, "Pulumi.prod.yaml"), readProjectName(PROJECT_DIR), "prod");

@@ -32,7 +32,38 @@ export function checkLastUpdate(lastUpdate: LastUpdate, cluster: ClusterSpec): P
     ...checkControlPlaneScaleDown(lastUpdate.nodes, cluster.controlPlane.nodes.length),
     ...checkVmSettingsKept(lastUpdate.nodes, cluster),
     ...checkNodesNotReused(lastUpdate.nodes, cluster),
+    ...checkRollBudgetOnRunningNodes(lastUpdate.nodes, cluster),
   ];
+}
+
+/**
+ * The rolls of an update take down only the nodes that run already: the nodes it adds install after the
+ * Talos roll (their configs render the versions it reports) and hold no staged config. So a pool that
+ * grows in the same update still has only its running nodes to lose: the budget must stay below their
+ * count too (cluster-args.ts checks it against the pool's new size).
+ */
+function checkRollBudgetOnRunningNodes(previousNodes: unknown, cluster: ClusterSpec): Problem[] {
+  if (typeof previousNodes !== "object" || previousNodes === null) {
+    return [];
+  }
+  const recorded = previousNodes as Record<string, { pool?: unknown }>;
+  const budget = cluster.upgrade.maxParallelWorkers;
+  return cluster.workerPools.flatMap((pool, i) => {
+    const running = pool.nodes.filter((n) => recorded[n.name]?.pool === pool.name).map((n) => n.name);
+    if (running.length < 2 || budget < running.length || budget >= pool.nodes.length) {
+      return [];
+    }
+    return [
+      {
+        path: "upgrade.maxParallelWorkers",
+        message:
+          `is ${budget}, and this update's rolls run over the ${running.length} nodes worker pool ${show(pool.name)} ` +
+          `(workerPools[${i}]) has now (${running.join(", ")}): the nodes it adds join after the Talos roll, so ` +
+          `all ${running.length} could be drained at once. Keep it below ${running.length} for this update; ` +
+          `raise it in the next one, once the new nodes run.`,
+      },
+    ];
+  });
 }
 
 /**

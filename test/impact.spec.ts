@@ -80,10 +80,16 @@ describe("impact report", function () {
     expect(r.estimatedSeconds).to.equal(
       rollingUpgradeSeconds({ controlPlanes: 3, workers: 3, maxParallelWorkers: 1 }),
     );
-    expect(r.resources.overall).to.equal("rolling Talos upgrade");
+    expect(r.summary.overall).to.equal("rolling Talos upgrade");
   });
 
-  it("follows upgrade.order and maxParallelWorkers in its batches", async () => {
+  it("says downgrade where Talos goes down", async () => {
+    const r = await report(same, (text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"));
+    expect(r.nodes[0].actions[0].detail).to.equal("talosctl upgrade to v1.13.8 (a downgrade from v1.13.9)");
+    expect(r.steps[0].what).to.match(/^Talos downgrade /);
+  });
+
+  it("follows upgrade.order and maxParallelWorkers in its batches, and shows them move", async () => {
     const r = await report(
       (text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"),
       (text) =>
@@ -92,6 +98,11 @@ describe("impact report", function () {
           .replace("maxParallelWorkers: 1", "maxParallelWorkers: 2"),
     );
     expect(r.steps[0].batches).to.deep.equal([["cp-1"], ["cp-2"], ["cp-3"], ["w-1", "w-2"], ["w-3"]]);
+    expect(r.steps[0].what).to.include("control-plane-first, up to 2 workers at once");
+    expect(r.values.filter((v) => v.name.startsWith("upgrade") || v.name.startsWith("max"))).to.deep.equal([
+      { name: "upgrade order", from: "workers-first", to: "control-plane-first" },
+      { name: "max parallel workers", from: "1", to: "2" },
+    ]);
     expect(r.estimatedSeconds).to.equal(
       rollingUpgradeSeconds({ controlPlanes: 3, workers: 3, maxParallelWorkers: 2 }),
     );
@@ -125,10 +136,19 @@ describe("impact report", function () {
       expect(
         node.actions.map((a) => a.action),
         node.name,
-      ).to.deep.equal(["Kubernetes upgrade"]);
+      ).to.deep.equal(["Kubernetes upgrade", "live config"]);
     }
-    expect(r.steps.map((s) => s.what)).to.deep.equal([
-      "talosctl upgrade-k8s to 1.36.1, once: each control plane's static pods, then every kubelet",
+    expect(r.nodes[0].actions[1].detail).to.equal("records the new Kubernetes version, no reboot");
+    // talos v1.13.9 pkg/cluster/kubernetes: control-plane components node by node, then every kubelet.
+    expect(r.steps.map((s) => [s.what, s.batches])).to.deep.equal([
+      [
+        "talosctl upgrade-k8s to 1.36.1: the control-plane components, one node at a time",
+        [["cp-1"], ["cp-2"], ["cp-3"]],
+      ],
+      [
+        "then every kubelet to 1.36.1, one node at a time",
+        [["cp-1"], ["cp-2"], ["cp-3"], ["w-1"], ["w-2"], ["w-3"]],
+      ],
     ]);
     expect(r.estimatedSeconds).to.equal(
       3 * UPGRADE_LATENCIES.kubernetesControlPlane.seconds + UPGRADE_LATENCIES.kubelets.seconds,
@@ -149,11 +169,12 @@ describe("impact report", function () {
       expect(
         node.actions.map((a) => a.action),
         node.name,
-      ).to.deep.equal(["drained upgrade", "Kubernetes upgrade"]);
+      ).to.deep.equal(["drained upgrade", "Kubernetes upgrade", "live config"]);
     }
-    expect(r.steps.map((s) => s.what.split(" (")[0].split(",")[0])).to.deep.equal([
+    expect(r.steps.map((s) => s.what.split(" (")[0].split(":")[0])).to.deep.equal([
       "Talos upgrade",
       "talosctl upgrade-k8s to 1.36.1",
+      "then every kubelet to 1.36.1, one node at a time",
     ]);
   });
 
@@ -207,7 +228,7 @@ describe("impact report", function () {
       const r = JSON.parse(result.stdout) as ImpactReport;
       expect(r.stack).to.equal("prod");
       expect(r.nodes.map((n) => n.name)).to.deep.equal(["cp-1", "cp-2", "cp-3", "w-1", "w-2", "w-3"]);
-      expect(r.resources).to.include({ update: 14, overall: "rolling Talos upgrade" });
+      expect(r.summary).to.include({ update: 14, overall: "rolling Talos upgrade" });
     });
 
     it("markdown: values, nodes, steps and the resources, for a pull-request comment", () => {

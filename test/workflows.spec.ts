@@ -4,7 +4,15 @@
  */
 import { expect } from "chai";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -30,8 +38,9 @@ interface Workflow {
     {
       "runs-on": string;
       if?: string;
+      needs?: string;
       env?: Record<string, string>;
-      strategy?: { matrix: Record<string, unknown[]> };
+      strategy?: { matrix: Record<string, unknown> };
       steps: Step[];
     }
   >;
@@ -140,31 +149,52 @@ describe("GitHub workflows", () => {
   describe("impact", () => {
     const preview = read("preview.yml");
     const job = preview.jobs.impact;
-    const step = (name: string) => {
-      const found = job.steps.find((s) => s.name?.startsWith(name));
+    const step = (name: string, steps = job.steps) => {
+      const found = steps.find((s) => s.name?.startsWith(name));
       expect(found, name).to.not.equal(undefined);
       return found as Step;
     };
+    const bash = (script: string, cwd: string, env: Record<string, string>) =>
+      spawnSync("bash", ["-euo", "pipefail", "-c", script], {
+        cwd,
+        env: { ...process.env, ...env },
+        encoding: "utf8",
+      });
 
-    it("plans the base branch with its code and the head against it for every stack, with no secrets", () => {
-      const stacks = readdirSync(PROJECT_DIR)
-        .map((f) => /^Pulumi\.(.+)\.yaml$/.exec(f)?.[1])
-        .filter((s): s is string => s !== undefined)
-        .sort();
-      expect(job.strategy?.matrix.stack).to.deep.equal(stacks);
+    it("plans the base branch with its code and the head against it, for every stack of either, with no secrets", () => {
+      expect(job.needs).to.equal("stacks");
+      expect(job.strategy?.matrix.stack).to.equal("${{ fromJSON(needs.stacks.outputs.stacks) }}");
       const [base, head] = job.steps.filter((s) => s.uses?.startsWith("actions/checkout@"));
       expect(base.with).to.deep.equal({ ref: "${{ github.event.pull_request.base.sha }}", path: "base" });
       expect(head.with).to.deep.equal({ path: "head" });
       expect(step("Plan the base")["working-directory"]).to.equal("base");
       expect(step("The head's impact")["working-directory"]).to.equal("head");
-      expect(JSON.stringify(job)).to.not.include("secrets.");
+      expect(JSON.stringify(preview.jobs.stacks) + JSON.stringify(job)).to.not.include("secrets.");
       expect(step("Comment on the pull request").env?.GH_TOKEN).to.equal("${{ github.token }}");
+      expect(step("Comment on the pull request").run).to.include('.user.login == \\"github-actions[bot]\\"');
+    });
+
+    it("lists the stacks of the base and the head, as JSON for the matrix", () => {
+      const root = mkdtempSync(join(tmpdir(), "talos-proxmox-stacks-job-"));
+      for (const [side, files] of [
+        ["base", ["Pulumi.yaml", "Pulumi.homelab.yaml", "Pulumi.prod.yaml", "package.json"]],
+        ["head", ["Pulumi.yaml", "Pulumi.prod.yaml", "Pulumi.staging.yaml"]],
+      ] as const) {
+        mkdirSync(join(root, side));
+        files.forEach((f) => writeFileSync(join(root, side, f), ""));
+      }
+      const output = join(root, "github-output");
+      const result = bash(step("List them", preview.jobs.stacks.steps).run as string, root, {
+        GITHUB_OUTPUT: output,
+      });
+      expect(result.status, result.stderr).to.equal(0);
+      expect(readFileSync(output, "utf8")).to.equal('stacks=["homelab","prod","staging"]\n');
     });
 
     // The job's own scripts, run by bash on two copies of this project (base and head) as the runner
     // would, but with node_modules linked instead of installed: what the comment would say, and the
-    // exit status that fails the job on a refusal.
-    const runJob = (editHead: (text: string) => string) => {
+    // outcome that fails the job on a refusal or a failed plan.
+    const runJob = (editHead: (text: string) => string, { baseHasStack = true } = {}) => {
       const root = mkdtempSync(join(tmpdir(), "talos-proxmox-impact-job-"));
       for (const side of ["base", "head"]) {
         const dir = join(root, side);
@@ -180,17 +210,18 @@ describe("GitHub workflows", () => {
         }
         symlinkSync(join(PROJECT_DIR, "node_modules"), join(dir, "node_modules"));
         const prod = readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
-        writeFileSync(join(dir, "Pulumi.prod.yaml"), side === "head" ? editHead(prod) : prod);
+        if (side === "head" || baseHasStack) {
+          writeFileSync(join(dir, "Pulumi.prod.yaml"), side === "head" ? editHead(prod) : prod);
+        }
       }
       const output = join(root, "github-output");
       writeFileSync(output, "");
       for (const name of ["Plan the base", "The head's impact"]) {
         const s = step(name);
         const script = (s.run as string).replace(/^\s*npm ci --no-audit --no-fund\n/m, "");
-        const result = spawnSync("bash", ["-euo", "pipefail", "-c", script], {
-          cwd: join(root, s["working-directory"] as string),
-          env: { ...process.env, STACK: "prod", GITHUB_OUTPUT: output },
-          encoding: "utf8",
+        const result = bash(script, join(root, s["working-directory"] as string), {
+          STACK: "prod",
+          GITHUB_OUTPUT: output,
         });
         expect(result.status, `${name}: ${result.stderr}`).to.equal(0);
       }
@@ -203,18 +234,30 @@ describe("GitHub workflows", () => {
         text.replace("maxParallelWorkers: 1", "maxParallelWorkers: 2"),
       );
       expect(report).to.match(/^\*\*Impact on stack `prod`\*\*\n/);
-      expect(report).to.include("| prod-upgrade-rollout |");
-      expect(output).to.equal("status=0\n");
+      expect(report).to.include("| max parallel workers | `1` | `2` |");
+      expect(output).to.equal("outcome=planned\n");
     });
 
-    it("records a refusal's status, which fails the job after the report is posted", function () {
+    it("fails the job after the report on a refusal, and says a failed plan is not a refusal", function () {
       this.timeout(180_000);
-      const { report, output } = runJob((text) => text.replace("cores: 8", "cores: 16"));
-      expect(report).to.include("**Refused**");
-      expect(output).to.equal("status=1\n");
-      expect(step("A refused change fails the job").if).to.equal(
-        "steps.impact.outputs.status != '' && steps.impact.outputs.status != '0'",
+      const refused = runJob((text) => text.replace("cores: 8", "cores: 16"));
+      expect(refused.report).to.include("**Refused**");
+      expect(refused.output).to.equal("outcome=refused\n");
+      const failed = runJob((text) => `${text}\n  talos-proxmox:cluster: [unclosed\n`);
+      expect(failed.report).to.include("The offline plan failed:");
+      expect(failed.report).to.include('Offline plan of stack "prod" failed');
+      expect(failed.output).to.equal("outcome=failed\n");
+      expect(step("A refused change or a failed plan fails the job").if).to.equal(
+        "steps.impact.outputs.outcome == 'refused' || steps.impact.outputs.outcome == 'failed'",
       );
+    });
+
+    it("plans a new stack on its own", function () {
+      this.timeout(180_000);
+      const { report, output } = runJob((text) => text, { baseHasStack: false });
+      expect(report).to.include("A new stack: its offline plan.");
+      expect(report).to.include("46 resources");
+      expect(output).to.equal("outcome=planned\n");
     });
   });
 });

@@ -129,8 +129,11 @@ async function main(): Promise<number> {
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);
     return 1;
   }
-  for (const warning of run.warnings) {
-    console.error(`warning: ${warning}`);
+  // The impact report lists the warnings itself.
+  if (!previous) {
+    for (const warning of run.warnings) {
+      console.error(`warning: ${warning}`);
+    }
   }
 
   if (previous) {

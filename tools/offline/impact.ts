@@ -9,6 +9,7 @@
  */
 import { UPGRADE_LATENCIES, NODE_LATENCIES } from "../bench/latencies";
 import { rollingUpgradeSeconds } from "../bench/rolling-upgrade";
+import { compareVersions } from "../../components/internal/versions";
 import {
   Change,
   changesBetween,
@@ -59,7 +60,9 @@ export interface ImpactReport {
   /** The sum of the steps, by the bench's latency model (tools/bench/latencies.ts). */
   estimatedSeconds: number;
   warnings: string[];
-  resources: { create: number; update: number; replace: number; delete: number; overall: string };
+  /** How many resources change, and the most disruptive effect. */
+  summary: { create: number; update: number; replace: number; delete: number; overall: string };
+  /** Each resource that changes. */
   changes: ResourceChange[];
 }
 
@@ -76,8 +79,16 @@ interface RecordedNode {
 
 const ROLLOUT = /-upgrade-rollout$/;
 const nodesOf = (outputs: Record<string, unknown>) => (outputs.nodes ?? {}) as Record<string, RecordedNode>;
-const environmentOf = (records: readonly ResourceRecord[], name: RegExp) =>
-  (records.find((r) => name.test(r.name))?.inputs.environment ?? {}) as Record<string, string>;
+/** The environment of the cluster's roll command, which every stack has: its targets and settings. */
+function rollout(records: readonly ResourceRecord[]): Record<string, string> {
+  const command = records.find((r) => ROLLOUT.test(r.name));
+  if (!command) {
+    throw new Error(
+      "the plan has no <cluster>-upgrade-rollout command: is it a plan of a talos-proxmox stack?",
+    );
+  }
+  return command.inputs.environment as Record<string, string>;
+}
 
 /** The report of a change that `pulumi up` would refuse: every node stays as it is. */
 export function refusedReport(stack: string, before: PlanSide, message: string): ImpactReport {
@@ -85,8 +96,8 @@ export function refusedReport(stack: string, before: PlanSide, message: string):
     stack,
     refused: message,
     values: [],
-    order: environmentOf(before.resources, ROLLOUT).ORDER ?? "workers-first",
-    maxParallelWorkers: Number(environmentOf(before.resources, ROLLOUT).MAX_PARALLEL_WORKERS ?? 1),
+    order: rollout(before.resources).ORDER,
+    maxParallelWorkers: Number(rollout(before.resources).MAX_PARALLEL_WORKERS),
     nodes: nodeList(nodesOf(before.outputs)).map((n) => ({
       ...n,
       actions: [{ action: "refused", detail: "pulumi up stops before it registers anything" }],
@@ -94,7 +105,7 @@ export function refusedReport(stack: string, before: PlanSide, message: string):
     steps: [],
     estimatedSeconds: 0,
     warnings: [],
-    resources: { create: 0, update: 0, replace: 0, delete: 0, overall: "refused" },
+    summary: { create: 0, update: 0, replace: 0, delete: 0, overall: "refused" },
     changes: [],
   };
 }
@@ -107,9 +118,9 @@ export function impactReport(
   warnings: readonly string[],
 ): ImpactReport {
   const changes = changesBetween(before.resources, after.resources);
-  const [was, now] = [environmentOf(before.resources, ROLLOUT), environmentOf(after.resources, ROLLOUT)];
-  const order = now.ORDER ?? "workers-first";
-  const maxParallelWorkers = Number(now.MAX_PARALLEL_WORKERS ?? 1);
+  const [was, now] = [rollout(before.resources), rollout(after.resources)];
+  const order = now.ORDER;
+  const maxParallelWorkers = Number(now.MAX_PARALLEL_WORKERS);
   const [oldNodes, newNodes] = [nodesOf(before.outputs), nodesOf(after.outputs)];
   const nodes = nodeList({ ...oldNodes, ...newNodes }).map((n): NodeImpact => ({ ...n, actions: [] }));
   const byName = new Map(nodes.map((n) => [n.name, n]));
@@ -120,16 +131,20 @@ export function impactReport(
   const talosMoves =
     was.TARGET_VERSION !== now.TARGET_VERSION || was.TARGET_SCHEMATIC !== now.TARGET_SCHEMATIC;
   if (talosMoves && kept.length > 0) {
+    const down =
+      was.TARGET_VERSION !== undefined && compareVersions(now.TARGET_VERSION, was.TARGET_VERSION) < 0;
     const detail =
       was.TARGET_VERSION !== now.TARGET_VERSION
-        ? `talosctl upgrade to ${now.TARGET_VERSION}`
+        ? `talosctl upgrade to ${now.TARGET_VERSION}${down ? ` (a downgrade from ${was.TARGET_VERSION})` : ""}`
         : `talosctl upgrade to the new schematic on ${now.TARGET_VERSION}`;
     for (const n of kept) {
       n.actions.push({ action: "drained upgrade", detail });
     }
     const batches = rollBatches(kept, order, maxParallelWorkers);
     steps.push({
-      what: `Talos upgrade (${detail}): cordon, drain, reboot into the new image, health gate after each batch`,
+      what:
+        `Talos ${down ? "downgrade" : "upgrade"} (${detail}), ${order}, ${workersAtOnce(maxParallelWorkers)}: ` +
+        `cordon, drain, reboot into the new image, health gate after each batch`,
       batches,
       seconds: rollingUpgradeSeconds({
         controlPlanes: kept.filter((n) => n.role === "control plane").length,
@@ -138,19 +153,28 @@ export function impactReport(
       }),
     });
   }
-  if (was.KUBERNETES_VERSION !== now.KUBERNETES_VERSION && kept.length > 0) {
+  const kubernetesMoves = was.KUBERNETES_VERSION !== now.KUBERNETES_VERSION;
+  if (kubernetesMoves && kept.length > 0) {
     const detail = `upgrade-k8s to ${now.KUBERNETES_VERSION}: the kubelet restarts, no reboot`;
     for (const n of kept) {
       n.actions.push({ action: "Kubernetes upgrade", detail });
     }
+    // talos v1.13.9 pkg/cluster/kubernetes/talos_managed.go Upgrade: each control-plane component on the
+    // control planes one at a time, then (kubelet.go upgradeKubelet) every kubelet, control planes first,
+    // one node at a time.
     const controlPlanes = kept.filter((n) => n.role === "control plane");
-    steps.push({
-      what: `talosctl upgrade-k8s to ${now.KUBERNETES_VERSION}, once: each control plane's static pods, then every kubelet`,
-      batches: [controlPlanes.map((n) => n.name)],
-      seconds:
-        controlPlanes.length * UPGRADE_LATENCIES.kubernetesControlPlane.seconds +
-        UPGRADE_LATENCIES.kubelets.seconds,
-    });
+    steps.push(
+      {
+        what: `talosctl upgrade-k8s to ${now.KUBERNETES_VERSION}: the control-plane components, one node at a time`,
+        batches: controlPlanes.map((n) => [n.name]),
+        seconds: controlPlanes.length * UPGRADE_LATENCIES.kubernetesControlPlane.seconds,
+      },
+      {
+        what: `then every kubelet to ${now.KUBERNETES_VERSION}, one node at a time`,
+        batches: [...controlPlanes, ...kept.filter((n) => n.role === "worker")].map((n) => [n.name]),
+        seconds: UPGRADE_LATENCIES.kubelets.seconds,
+      },
+    );
   }
 
   const staged: NodeImpact[] = [];
@@ -167,11 +191,16 @@ export function impactReport(
           detail: "Talos stages it; the config roll reboots the node into it",
         });
         staged.push(node);
-      } else if (!node.actions.some((a) => a.action === "Kubernetes upgrade")) {
-        // A Talos move changes every config's machine.install.image (a live section).
+      } else {
+        // A Talos move changes every config's machine.install.image, a Kubernetes move its images: live.
+        const recorded = [
+          talosMoves && "the new installer image",
+          kubernetesMoves && "the new Kubernetes version",
+        ];
+        const what = recorded.filter((r) => r !== false).join(" and ");
         node.actions.push({
           action: "live config",
-          detail: talosMoves ? "records the new installer image, no reboot" : "applied without a reboot",
+          detail: what ? `records ${what}, no reboot` : "applied without a reboot",
         });
       }
     }
@@ -201,7 +230,7 @@ export function impactReport(
   if (staged.length > 0) {
     const batches = rollBatches(staged, order, maxParallelWorkers);
     steps.push({
-      what: "config roll: reboot into the staged config, drained, health gate after each batch",
+      what: `config roll, ${order}, ${workersAtOnce(maxParallelWorkers)}: reboot into the staged config, drained, health gate after each batch`,
       batches,
       seconds: batches.length * (NODE_LATENCIES.reboot.seconds + UPGRADE_LATENCIES.healthGate.seconds),
     });
@@ -234,7 +263,7 @@ export function impactReport(
     steps,
     estimatedSeconds: steps.reduce((sum, s) => sum + s.seconds, 0),
     warnings: [...warnings],
-    resources: {
+    summary: {
       create: count("create"),
       update: count("update"),
       replace: count("replace"),
@@ -292,11 +321,13 @@ function movedValues(before: PlanSide, after: PlanSide): ImpactReport["values"] 
     return {
       Talos: cluster.talosVersion,
       Kubernetes: cluster.kubernetesVersion,
-      schematic: environmentOf(side.resources, ROLLOUT).TARGET_SCHEMATIC,
+      schematic: rollout(side.resources).TARGET_SCHEMATIC,
       "installer image": side.outputs.installerImage as string | undefined,
       "Cilium chart": release ? `${release.chart} ${release.version}` : undefined,
       "kube-vip (Services)": images("kubernetes:apps/v1:DaemonSet"),
       "kube-vip cloud provider": images("kubernetes:apps/v1:Deployment"),
+      "upgrade order": rollout(side.resources).ORDER,
+      "max parallel workers": rollout(side.resources).MAX_PARALLEL_WORKERS,
     };
   };
   const [was, now] = [read(before), read(after)];
@@ -311,10 +342,8 @@ const minutes = (seconds: number) =>
 const what = (n: NodeImpact) =>
   n.actions.length === 0 ? "nothing" : n.actions.map((a) => `${a.action} (${a.detail})`).join("; then ");
 const role = (n: NodeImpact) => (n.pool ? `worker, pool ${n.pool}` : n.role);
-const workersAtOnce = (report: ImpactReport) =>
-  report.maxParallelWorkers === 1
-    ? "one worker at a time"
-    : `up to ${report.maxParallelWorkers} workers at once`;
+const workersAtOnce = (maxParallelWorkers: number) =>
+  maxParallelWorkers === 1 ? "one worker at a time" : `up to ${maxParallelWorkers} workers at once`;
 const batchText = (batches: string[][]) => batches.map((b) => b.join(" + ")).join(" → ");
 
 /** For a terminal. */
@@ -336,7 +365,7 @@ export function renderImpactText(report: ImpactReport): string {
   const width = Math.max(...report.nodes.map((n) => n.name.length));
   lines.push(...report.nodes.map((n) => `  ${n.name.padEnd(width)}  ${role(n)}: ${what(n)}`), "");
   if (report.steps.length > 0) {
-    lines.push(`Steps (${report.order}, ${workersAtOnce(report)}):`);
+    lines.push("Steps:");
     lines.push(
       ...report.steps.map((s, i) => `  ${i + 1}. ${s.what}: ${batchText(s.batches)} (${minutes(s.seconds)})`),
     );
@@ -367,10 +396,16 @@ export function renderImpactMarkdown(report: ImpactReport): string {
     );
     return `${lines.join("\n")}\n`;
   }
-  const r = report.resources;
+  const r = report.summary;
+  if (report.changes.length === 0) {
+    lines.push("No changes: `pulumi up` would leave every resource as it is.");
+    return `${lines.join("\n")}\n`;
+  }
   lines.push(
     `**${r.overall}**: ${r.create} to create, ${r.update} to update, ${r.replace} to replace, ${r.delete} to delete.` +
-      (report.steps.length > 0 ? ` Estimated ${minutes(report.estimatedSeconds)}.` : ""),
+      (report.steps.length > 0
+        ? ` Estimated ${minutes(report.estimatedSeconds)} (the bench's latency model, not a measurement).`
+        : ""),
     "",
   );
   if (report.values.length > 0) {
@@ -380,7 +415,7 @@ export function renderImpactMarkdown(report: ImpactReport): string {
   lines.push("| Node | Role | What happens |", "| --- | --- | --- |");
   lines.push(...report.nodes.map((n) => `| ${n.name} | ${role(n)} | ${cell(what(n))} |`), "");
   if (report.steps.length > 0) {
-    lines.push(`Steps, ${report.order}, ${workersAtOnce(report)}:`, "");
+    lines.push("Steps:", "");
     lines.push(
       ...report.steps.map((s, i) => `${i + 1}. ${s.what}: ${batchText(s.batches)} (${minutes(s.seconds)})`),
       "",

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { blockOf, isUsableHost, parseIPv4 } from "./internal/ipv4";
 import { DEFAULT_KUBE_VIP_VERSION } from "./internal/kube-vip-manifests";
 import { Cni, kubeVipIdentityPatch, nodePatches, renderPatch } from "./internal/machine-config";
+import { checkOwnedSettings } from "./internal/config-patches";
 import { checkNodeInterface } from "./internal/network-rules";
 import { ClusterMembers, JoiningPool } from "./internal/cluster-members";
 import { checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
@@ -175,6 +176,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly forwardKubeDnsToHost: boolean;
   /** Who holds the VIP. */
   public readonly vipProvider: VipProvider;
+  /** The API VIP. */
+  private readonly vip: string;
   /** The nodes, with their VMs and config applies. */
   public readonly nodes: readonly PoolNode[];
   private readonly members: ClusterMembers;
@@ -326,6 +329,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     this.cni = cni;
     this.forwardKubeDnsToHost = forwardKubeDnsToHost;
     this.vipProvider = vipProvider;
+    this.vip = args.vip;
     this.nodes = nodes;
     this.registerOutputs({
       kubeconfig: this.kubeconfig,
@@ -342,7 +346,15 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
 
   /** See {@link ClusterJoinInfo.join}: a WorkerPool calls it before it creates anything. */
   join(owner: string, pool: JoiningPool): Problem[] {
-    const problems = this.members.check(pool);
+    const problems = [
+      ...this.members.check(pool),
+      ...checkOwnedSettings(pool.configPatches ?? [], "args.configPatches", {
+        role: "worker",
+        cni: this.cni,
+        vip: { ip: this.vip, provider: this.vipProvider },
+        hasWorkers: true,
+      }),
+    ];
     if (problems.length === 0) {
       this.members.add(owner, pool);
     }
@@ -364,6 +376,12 @@ function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
       "args.upgrade",
     ),
     ...checkNodePool("controlplane", args),
+    ...checkOwnedSettings(args.configPatches ?? [], "args.configPatches", {
+      role: "controlplane",
+      cni: args.cni ?? "cilium",
+      vip: { ip: args.vip, provider: args.vipProvider ?? "talos" },
+      hasWorkers: !(args.allowSchedulingOnControlPlanes ?? false),
+    }),
     ...checkTalosVersion(args.talosVersion, "args.talosVersion"),
     ...checkKubernetesVersion(args.kubernetesVersion, "args.kubernetesVersion"),
   ];

@@ -201,6 +201,19 @@ describe("ControlPlane", () => {
       /args\.nodes: has 1 node\(s\); deletionProtection is on, which needs at least 3 control-plane nodes/,
     ],
     [
+      "a patch that sets the install disk, which the library owns",
+      { configPatches: ["machine:\n  install:\n    disk: /dev/vda\n"] },
+      /args\.configPatches\[0\]: sets "machine\.install\.disk", which this library owns/,
+    ],
+    [
+      "a patch that undoes scheduling on control planes that have to take the workloads",
+      {
+        allowSchedulingOnControlPlanes: true,
+        configPatches: ["cluster:\n  allowSchedulingOnControlPlanes: false\n"],
+      },
+      /args\.configPatches\[0\]: sets "cluster\.allowSchedulingOnControlPlanes"/,
+    ],
+    [
       "an image of another Talos version",
       { talosVersion: "v1.13.8" },
       /args\.image: is an image of Talos v1\.13\.9, but args\.talosVersion is v1\.13\.8/,

@@ -554,6 +554,22 @@ const rows: Row[] = [
       /sets "cluster\.proxy\.disabled", which this library owns: with cni: cilium, Cilium replaces kube-proxy/,
   },
   {
+    what: "a JSON patch that replaces what holds owned settings, once",
+    edit: (c) => (c.workerPools[0].configPatches = ["- op: add\n  path: /cluster\n  value: {}\n"]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message:
+      /^sets the whole of "\/cluster", which this library owns: it holds cluster\.etcd\.advertisedSubnets, .*Remove it from the patch\.$/,
+  },
+  {
+    what: "a JSON patch that moves an owned setting away",
+    edit: (c) =>
+      (c.workerPools[0].configPatches = [
+        "- op: move\n  from: /machine/install/disk\n  path: /machine/files/0\n",
+      ]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message: /sets "machine\.install\.disk", which this library owns/,
+  },
+  {
     what: "a JSON patch that adds a node-IP subnet",
     edit: (c) =>
       (c.workerPools[0].configPatches = [
@@ -746,6 +762,14 @@ describe("stack configuration: bad input is refused with its path", () => {
       }
     });
   }
+
+  it("lets a JSON patch test an owned setting: a test changes nothing", async () => {
+    const cluster = exampleCluster("homelab");
+    (cluster.workerPools as Cluster[])[0].configPatches = [
+      "- op: test\n  path: /machine/install/disk\n  value: /dev/sda\n",
+    ];
+    succeeded(await runStack("homelab", cluster));
+  });
 
   it("lets a cluster with workers schedule on its control planes too, through a patch", async () => {
     const cluster = exampleCluster("homelab");

@@ -196,6 +196,16 @@ describe("WorkerPool", () => {
       /args\.prefixLength: is 16, but the cluster's network is 10\.0\.0\.0\/24[\s\S]*args\.nodes\[0\]\.ip: "10\.0\.1\.21" is not a host address inside the cluster's network/,
     ],
     [
+      "a patch with its own hostname document",
+      { configPatches: ["apiVersion: v1alpha1\nkind: HostnameConfig\nhostname: w\n"] },
+      /args\.configPatches\[0\]: sets a HostnameConfig document, which this library owns/,
+    ],
+    [
+      "a patch that sets its own taints, which NodeRestriction forbids a worker",
+      { configPatches: ["machine:\n  nodeTaints:\n    dedicated: db:NoSchedule\n"] },
+      /args\.configPatches\[0\]: sets "machine\.nodeTaints", which this library owns/,
+    ],
+    [
       "another gateway than the cluster's",
       { gateway: "10.0.0.254" },
       /args\.gateway: is "10\.0\.0\.254", but the cluster's gateway is "10\.0\.0\.1"/,

@@ -25,6 +25,8 @@ export interface JoiningPool {
   nodes: readonly { name: string; ip: string; vmId?: number }[];
   /** Longhorn needs iscsi-tools and util-linux-tools in the image. @default false */
   longhorn?: boolean;
+  /** The pool's config patches: none may set what the cluster owns. @default [] */
+  configPatches?: readonly string[];
 }
 
 interface Member {

@@ -58,9 +58,14 @@ function has(doc: unknown, dotted: string): boolean {
 
 /** The paths of an RFC 6902 JSON patch's operations, dotted: "/machine/network/hostname" → "machine.network.hostname". */
 function operationPaths(operations: unknown[]): string[] {
+  const dotted = (path: unknown) => (typeof path === "string" ? [path.split("/").slice(1).join(".")] : []);
   return operations.flatMap((op) => {
-    const path = (op as { path?: unknown } | null)?.path;
-    return typeof path === "string" ? [path.split("/").slice(1).join(".")] : [];
+    const { op: kind, path, from } = (op ?? {}) as { op?: unknown; path?: unknown; from?: unknown };
+    // RFC 6902: "test" changes nothing; "move" removes what is at "from" (4.4).
+    if (kind === "test") {
+      return [];
+    }
+    return [...dotted(path), ...(kind === "move" ? dotted(from) : [])];
   });
 }
 
@@ -251,12 +256,21 @@ function ownedInDocument(doc: Record<string, unknown>, context: PatchContext): O
 function ownedIn(doc: unknown, context: PatchContext): Owned[] {
   const fields = OWNED_FIELDS.filter((o) => o.when?.(context) ?? true);
   if (Array.isArray(doc)) {
-    // An operation on a field, inside it, or on what holds it.
-    return operationPaths(doc).flatMap((dotted) =>
-      fields.filter(
-        (o) => dotted === o.what || dotted.startsWith(`${o.what}.`) || o.what.startsWith(`${dotted}.`),
-      ),
-    );
+    // An operation on a field or inside it names the field; one on what holds owned fields (the root,
+    // "/cluster") is one problem that names them.
+    return operationPaths(doc).flatMap((dotted): Owned[] => {
+      const on = fields.filter((o) => dotted === o.what || dotted.startsWith(`${o.what}.`));
+      const under = fields.filter((o) => dotted === "" || o.what.startsWith(`${dotted}.`));
+      if (on.length > 0 || under.length === 0) {
+        return on;
+      }
+      return [
+        {
+          what: `the whole of "/${dotted.split(".").join("/")}"`,
+          why: `it holds ${under.map((o) => o.what).join(", ")}`,
+        },
+      ];
+    });
   }
   if (typeof doc !== "object" || doc === null) {
     return [];

@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { blockOf, isUsableHost, parseIPv4 } from "./internal/ipv4";
 import { DEFAULT_KUBE_VIP_VERSION } from "./internal/kube-vip-manifests";
 import { Cni, kubeVipIdentityPatch, nodePatches, renderPatch } from "./internal/machine-config";
-import { checkOwnedSettings } from "./internal/config-patches";
+import { checkOwnedSettings, PatchContext } from "./internal/config-patches";
 import { checkNodeInterface } from "./internal/network-rules";
 import { ClusterMembers, JoiningPool } from "./internal/cluster-members";
 import { checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
@@ -176,8 +176,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly forwardKubeDnsToHost: boolean;
   /** Who holds the VIP. */
   public readonly vipProvider: VipProvider;
-  /** The API VIP. */
-  private readonly vip: string;
+  /** What a joining worker pool's patches may not set. */
+  private readonly workerPatches: PatchContext;
   /** The nodes, with their VMs and config applies. */
   public readonly nodes: readonly PoolNode[];
   private readonly members: ClusterMembers;
@@ -329,7 +329,12 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     this.cni = cni;
     this.forwardKubeDnsToHost = forwardKubeDnsToHost;
     this.vipProvider = vipProvider;
-    this.vip = args.vip;
+    this.workerPatches = {
+      role: "worker",
+      cni,
+      vip: { ip: args.vip, provider: vipProvider },
+      hasWorkers: true,
+    };
     this.nodes = nodes;
     this.registerOutputs({
       kubeconfig: this.kubeconfig,
@@ -348,12 +353,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   join(owner: string, pool: JoiningPool): Problem[] {
     const problems = [
       ...this.members.check(pool),
-      ...checkOwnedSettings(pool.configPatches ?? [], "args.configPatches", {
-        role: "worker",
-        cni: this.cni,
-        vip: { ip: this.vip, provider: this.vipProvider },
-        hasWorkers: true,
-      }),
+      ...checkOwnedSettings(pool.configPatches ?? [], "args.configPatches", this.workerPatches),
     ];
     if (problems.length === 0) {
       this.members.add(owner, pool);

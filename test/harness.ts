@@ -12,6 +12,7 @@ import {
   TalosClusterArgs,
   ValidationError,
 } from "../components";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { OfflineRun, OfflineRunOptions, ResourceRecord, runOffline } from "../tools/offline/engine";
@@ -19,6 +20,19 @@ import { readProjectName, readStackFile } from "../tools/offline/stack-file";
 import program = require("../stacks");
 
 export const PROJECT_DIR = join(__dirname, "..");
+
+/** `npm run plan -- <args>`, as a process: its exit status and what it printed. */
+export function planCli(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const result = spawnSync(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", "tools/plan.ts", ...args],
+    {
+      cwd: PROJECT_DIR,
+      encoding: "utf8",
+    },
+  );
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
 const PROJECT = readProjectName(PROJECT_DIR);
 
 function exampleStackFile(stack: "homelab" | "prod") {

@@ -4,15 +4,15 @@
  * plans prod's stack file edited one way, then the other against it, as a reviewer's pull request would.
  */
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { NODE_LATENCIES, UPGRADE_LATENCIES } from "../tools/bench/latencies";
 import { rollingUpgradeSeconds } from "../tools/bench/rolling-upgrade";
 import { ImpactReport, impactReport, PlanSide } from "../tools/offline/impact";
-import { errorMessage, planSideOf, runStackFile } from "../tools/offline/stack-run";
-import { PROJECT_DIR } from "./harness";
+import { OfflineRun } from "../tools/offline/engine";
+import { errorMessage, planSideOf, runSideOf, runStackFile } from "../tools/offline/stack-run";
+import { planCli as plan, PROJECT_DIR } from "./harness";
 
 const PROD = readFileSync(join(PROJECT_DIR, "Pulumi.prod.yaml"), "utf8");
 const work = mkdtempSync(join(tmpdir(), "talos-proxmox-impact-"));
@@ -23,41 +23,40 @@ function stackFile(name: string, text: string): string {
   return file;
 }
 
-async function side(text: string, previous?: PlanSide): Promise<PlanSide & { warnings: string[] }> {
-  const run = await runStackFile(PROJECT_DIR, stackFile("Pulumi.prod", text), "prod", previous);
-  if (run.error !== undefined) {
-    throw new Error(errorMessage(run.error));
+async function run(text: string, previous?: PlanSide): Promise<OfflineRun> {
+  const result = await runStackFile(PROJECT_DIR, stackFile("Pulumi.prod", text), "prod", previous);
+  if (result.error !== undefined) {
+    throw new Error(errorMessage(result.error));
   }
-  return { ...planSideOf(run), warnings: run.warnings };
+  return result;
 }
 
-/** The report of going from prod's file edited by `before` to it edited by `after`. */
+/**
+ * The report of going from prod's file edited by `before` (as its plan directory holds it) to it
+ * edited by `after`, as npm run plan -- --against makes it.
+ */
 async function report(
   before: (text: string) => string,
   after: (text: string) => string,
 ): Promise<ImpactReport> {
-  const earlier = await side(before(PROD));
-  const later = await side(after(PROD), earlier);
-  return impactReport("prod", earlier, later, later.warnings);
+  const earlier = planSideOf(await run(before(PROD)));
+  const later = await run(after(PROD), earlier);
+  return impactReport("prod", earlier, runSideOf(later), later.warnings);
 }
 
 const same = (text: string) => text;
 const actionsOf = (r: ImpactReport, node: string) =>
   r.nodes.find((n) => n.name === node)?.actions.map((a) => a.action);
+const expectEveryNode = (r: ImpactReport, actions: string[]) => {
+  for (const node of r.nodes) {
+    expect(actionsOf(r, node.name), node.name).to.deep.equal(actions);
+  }
+};
 const addWorker = (text: string) =>
   text.replace(
     "          - {name: w-3, pveNode: pve3, ip: 10.20.0.23, vmId: 2023}\n",
     "          - {name: w-3, pveNode: pve3, ip: 10.20.0.23, vmId: 2023}\n          - {name: w-4, pveNode: pve1, ip: 10.20.0.24, vmId: 2024}\n",
   );
-
-function plan(...args: string[]) {
-  const result = spawnSync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", "tools/plan.ts", ...args],
-    { cwd: PROJECT_DIR, encoding: "utf8" },
-  );
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
 
 describe("impact report", function () {
   this.timeout(120_000);
@@ -69,12 +68,7 @@ describe("impact report", function () {
       from: "v1.13.8",
       to: "v1.13.9",
     });
-    for (const node of r.nodes) {
-      expect(
-        node.actions.map((a) => a.action),
-        node.name,
-      ).to.deep.equal(["drained upgrade", "live config"]);
-    }
+    expectEveryNode(r, ["drained upgrade", "live config"]);
     expect(r.steps).to.have.length(1);
     expect(r.steps[0].batches).to.deep.equal([["w-1"], ["w-2"], ["w-3"], ["cp-1"], ["cp-2"], ["cp-3"]]);
     expect(r.estimatedSeconds).to.equal(
@@ -132,12 +126,7 @@ describe("impact report", function () {
       from: "1.36.0",
       to: "1.36.1",
     });
-    for (const node of r.nodes) {
-      expect(
-        node.actions.map((a) => a.action),
-        node.name,
-      ).to.deep.equal(["Kubernetes upgrade", "live config"]);
-    }
+    expectEveryNode(r, ["Kubernetes upgrade", "live config"]);
     expect(r.nodes[0].actions[1].detail).to.equal("records the new Kubernetes version, no reboot");
     // talos v1.13.9 pkg/cluster/kubernetes: control-plane components node by node, then every kubelet.
     expect(r.steps.map((s) => [s.what, s.batches])).to.deep.equal([
@@ -165,12 +154,7 @@ describe("impact report", function () {
       "Talos v1.13.8 → v1.13.9",
       "Kubernetes 1.36.0 → 1.36.1",
     ]);
-    for (const node of r.nodes) {
-      expect(
-        node.actions.map((a) => a.action),
-        node.name,
-      ).to.deep.equal(["drained upgrade", "Kubernetes upgrade", "live config"]);
-    }
+    expectEveryNode(r, ["drained upgrade", "Kubernetes upgrade", "live config"]);
     expect(r.steps.map((s) => s.what.split(" (")[0].split(":")[0])).to.deep.equal([
       "Talos upgrade",
       "talosctl upgrade-k8s to 1.36.1",

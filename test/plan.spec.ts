@@ -2,26 +2,13 @@
  * The offline plan CLI: the files it writes, their determinism, secrets, and refusals.
  */
 import { expect } from "chai";
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { deploymentMermaid, topologyMermaid } from "../tools/offline/diagrams";
 import { machineConfigs, outputsJson, resourcesJson } from "../tools/offline/render";
-import { exampleCluster, PROJECT_DIR, runStack, succeeded } from "./harness";
-
-function plan(...args: string[]) {
-  const result = spawnSync(
-    process.execPath,
-    ["-r", "ts-node/register/transpile-only", "tools/plan.ts", ...args],
-    {
-      cwd: PROJECT_DIR,
-      encoding: "utf8",
-    },
-  );
-  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { exampleCluster, planCli as plan, PROJECT_DIR, runStack, succeeded } from "./harness";
 
 function readTree(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
@@ -223,8 +210,7 @@ describe("offline plan (npm run plan)", function () {
     });
 
     it("shows each resource a Talos bump changes, with its effect, most disruptive first", () => {
-      const file = edited((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10"));
-      const result = plan("--config-file", file, "--against", earlier);
+      const result = against((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10"));
       expect(result.status, result.stderr).to.equal(0);
       const lines = result.stdout.slice(result.stdout.indexOf("Resources:\n")).trim().split("\n");
       expect(lines[1]).to.match(
@@ -237,13 +223,12 @@ describe("offline plan (npm run plan)", function () {
     });
 
     it("shows a patch Talos cannot apply live as staged, then rolled", () => {
-      const file = edited((text) =>
+      const result = against((text) =>
         text.replace(
           "    workerPools:\n      - name: general\n",
           '    workerPools:\n      - name: general\n        configPatches: [{ machine: { udev: { rules: ["KERNEL==\\"sd*\\", ATTR{queue/scheduler}=\\"none\\""] } } }]\n',
         ),
       );
-      const result = plan("--config-file", file, "--against", earlier);
       expect(result.status, result.stderr).to.equal(0);
       expect(result.stdout.match(/staged config, rolling reboot +prod-general-w-\d-config/g)).to.have.length(
         3,
@@ -290,8 +275,7 @@ describe("offline plan (npm run plan)", function () {
     });
 
     it("refuses what the real stack would refuse, reading the earlier plan's outputs", () => {
-      const file = edited((text) => text.replace("cores: 8", "cores: 16"));
-      const result = plan("--config-file", file, "--against", earlier);
+      const result = against((text) => text.replace("cores: 8", "cores: 16"));
       expect(result.status).to.equal(1);
       expect(result.stderr).to.match(
         /cluster\.workerPools\[0\]\.cores: would change the cores of the VMs w-1, w-2, w-3/,

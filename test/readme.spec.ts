@@ -11,10 +11,15 @@ import { join, relative } from "node:path";
 import { parse } from "yaml";
 import { TALOS_PROVIDER_VERSION } from "../components/talos/provider";
 import { ResourceRecord } from "../tools/offline/engine";
-import { exampleCluster, PROJECT_DIR, runStack, succeeded } from "./harness";
+import { exampleCluster, ofType, PROJECT_DIR, runStack, succeeded, TYPES } from "./harness";
 
 const read = (...path: string[]) => readFileSync(join(PROJECT_DIR, ...path), "utf8");
 const readme = () => read("README.md");
+const packageLock = () =>
+  JSON.parse(read("package-lock.json")) as {
+    version: string;
+    packages: Record<string, { version: string; engines?: Record<string, string> }>;
+  };
 const packageJson = () =>
   JSON.parse(read("package.json")) as {
     version: string;
@@ -76,9 +81,7 @@ describe("the README's walkthrough", function () {
     const expected = [...plugins.values()].map((lines) => [...lines][0]).sort();
 
     // The SDK packages name the plugins they were generated for, at the versions the lock file pins.
-    const lock = JSON.parse(read("package-lock.json")) as {
-      packages: Record<string, { version: string }>;
-    };
+    const lock = packageLock();
     const fromSdks = Object.keys(packageJson().dependencies).flatMap((sdk) => {
       const manifest = JSON.parse(read("node_modules", sdk, "package.json")) as {
         version: string;
@@ -122,9 +125,7 @@ describe("the Node.js versions", () => {
     };
     const ours = packageJson().engines;
     expect(ours).to.deep.equal({ node: sdk.engines.node });
-    const lock = JSON.parse(read("package-lock.json")) as {
-      packages: Record<string, { engines?: Record<string, string> }>;
-    };
+    const lock = packageLock();
     expect(lock.packages[""].engines).to.deep.equal(ours);
 
     const minimum = /^>=(\d+)$/.exec(ours.node)?.[1];
@@ -159,10 +160,7 @@ describe("the version story", () => {
   it("package.json's version heads the CHANGELOG, and npm pack in the README makes its tarball", () => {
     const { version } = packageJson();
     expect(changelogVersions()[0]).to.equal(version);
-    const lock = JSON.parse(read("package-lock.json")) as {
-      version: string;
-      packages: Record<string, { version: string }>;
-    };
+    const lock = packageLock();
     expect([lock.version, lock.packages[""].version]).to.deep.equal([version, version]);
     const tarballs = [...readme().matchAll(/talos-proxmox-(\d+\.\d+\.\d+)\.tgz/g)].map((m) => m[1]);
     expect(tarballs.length).to.be.greaterThan(0);
@@ -302,9 +300,9 @@ describe("the README's runbook for a first pulumi up that fails halfway", functi
       prod.resources
         .filter((r) => r.options.protect)
         .map((r) =>
-          r.type === "talos:machine/secrets:Secrets"
+          r.type === TYPES.secrets
             ? "the secrets"
-            : r.type === "proxmoxve:index/vmLegacy:VmLegacy" && r.name.includes("-cp-")
+            : r.type === TYPES.vm && r.name.includes("-cp-")
               ? "the control-plane VMs"
               : r.type === "command:local:Command" && r.name.endsWith("-decommission")
                 ? "their decommission commands"
@@ -322,9 +320,10 @@ describe("the README's runbook for a first pulumi up that fails halfway", functi
 
     for (const stack of ["homelab", "prod"] as const) {
       const cluster = exampleCluster(stack) as { name: string };
-      const files = succeeded(await runStack(stack))
-        .resources.filter((r) => r.type === "proxmoxve:download/file:File")
-        .map((r) => String(r.inputs.fileName).replace(cluster.name, "<cluster>"));
+      const run = stack === "prod" ? prod : succeeded(await runStack(stack));
+      const files = ofType(run, TYPES.file).map((r) =>
+        String(r.inputs.fileName).replace(cluster.name, "<cluster>"),
+      );
       expect(files.length, stack).to.be.greaterThan(0);
       for (const name of files) {
         expect(text).to.include(name);

@@ -24,7 +24,6 @@ interface Step {
   uses?: string;
   run?: string;
   if?: string;
-  id?: string;
   env?: Record<string, string>;
   with?: Record<string, unknown>;
   "working-directory"?: string;
@@ -39,7 +38,6 @@ interface Workflow {
       "runs-on": string;
       if?: string;
       needs?: string;
-      env?: Record<string, string>;
       strategy?: { matrix: Record<string, unknown> };
       steps: Step[];
     }

@@ -14,7 +14,7 @@ import * as prettier from "prettier";
 import * as ts from "typescript";
 import { CHANGE_CONTRACT, EFFECT_MEANINGS, EFFECTS } from "../stacks/change-contract";
 import { impactReport, refusedReport, renderImpactMarkdown } from "./offline/impact";
-import { errorMessage, planSideOf, runStackFile } from "./offline/stack-run";
+import { errorMessage, planSideOf, runSideOf, runStackFile } from "./offline/stack-run";
 
 const PROJECT_DIR = join(__dirname, "..");
 const ENTRY = join(PROJECT_DIR, "components", "index.ts");
@@ -382,7 +382,7 @@ export async function impactExamples(): Promise<string> {
       const run = await runStackFile(PROJECT_DIR, stackFile(afterText), "prod", before);
       const report =
         run.error === undefined
-          ? impactReport("prod", before, planSideOf(run), run.warnings)
+          ? impactReport("prod", before, runSideOf(run), run.warnings)
           : refusedReport("prod", before, errorMessage(run.error));
       sections.push(`#### ${example.title}`, "", renderImpactMarkdown(report));
     }

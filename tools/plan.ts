@@ -23,7 +23,7 @@ import { ResourceRecord } from "./offline/engine";
 import { deploymentMermaid, topologyMermaid } from "./offline/diagrams";
 import { machineConfigs, outputsJson, renderTree, resourcesJson } from "./offline/render";
 import { StackFileError, stackNameOf } from "./offline/stack-file";
-import { errorMessage, runStackFile } from "./offline/stack-run";
+import { errorMessage, runSideOf, runStackFile } from "./offline/stack-run";
 
 const PROJECT_DIR = resolve(__dirname, "..");
 const USAGE =
@@ -119,9 +119,10 @@ async function main(): Promise<number> {
     return 1;
   }
   const render = FORMATS[args.format ?? "text"];
+  const text = render === renderImpactText;
   if (run.error !== undefined) {
     const message = errorMessage(run.error);
-    if (previous && args.format !== undefined && args.format !== "text") {
+    if (previous && !text) {
       // The report of a refused change goes to stdout like any other (a pull-request comment shows it);
       // the exit code still says it was refused.
       process.stdout.write(render(refusedReport(stack, previous, message)));
@@ -129,25 +130,17 @@ async function main(): Promise<number> {
     console.error(`Offline plan of stack "${stack}" (${file}) failed; nothing was written.\n\n${message}`);
     return 1;
   }
-  // The impact report lists the warnings itself.
-  if (!previous) {
-    for (const warning of run.warnings) {
-      console.error(`warning: ${warning}`);
-    }
-  }
-
   if (previous) {
-    const report = impactReport(
-      stack,
-      previous,
-      { resources: run.resources, outputs: run.outputs ?? {} },
-      run.warnings,
-    );
-    if (render === renderImpactText) {
+    // The impact report lists the warnings itself.
+    const report = impactReport(stack, previous, runSideOf(run), run.warnings);
+    if (text) {
       console.log(`Offline plan of stack "${stack}" (${file}) against ${resolve(args.against ?? "")}\n`);
     }
     process.stdout.write(render(report));
   } else {
+    for (const warning of run.warnings) {
+      console.error(`warning: ${warning}`);
+    }
     console.log(`Offline plan of stack "${stack}" (${file})\n`);
     console.log(renderTree(run));
   }
@@ -164,7 +157,7 @@ async function main(): Promise<number> {
       writeFileSync(join(configDir, `${node}.yaml`), yaml);
     }
     // A report in markdown or JSON owns stdout.
-    (args.format === "markdown" || args.format === "json" ? console.error : console.log)(
+    (text ? console.log : console.error)(
       `Wrote resources.json, outputs.json, topology.mmd, deployment.mmd and machine-config/ to ${out}`,
     );
   }

@@ -44,7 +44,7 @@ import { checkDnsLabel, checkImageTag, checkInteger, checkStorageId, Problem, sh
 import {
   checkKubernetesSupported,
   checkKubernetesVersion,
-  checkRelease,
+  checkReleased,
   checkTalosVersion,
 } from "./versions";
 import {
@@ -210,10 +210,14 @@ function parseCluster(raw: unknown, reader: ConfigReader): ClusterSpec | undefin
   }
   const talosVersion = reader.string(obj, "talosVersion", path);
   if (talosVersion !== undefined) {
-    const format = checkTalosVersion(talosVersion, "talosVersion");
     reader.problems.push(
-      ...format,
-      ...(format.length === 0 ? checkRelease(talosVersion, TALOS_RELEASES, "talosVersion", "Talos") : []),
+      ...checkReleased(
+        checkTalosVersion(talosVersion, "talosVersion"),
+        talosVersion,
+        TALOS_RELEASES,
+        "talosVersion",
+        "Talos",
+      ),
     );
   }
   const kubernetesVersion = reader.string(obj, "kubernetesVersion", path);
@@ -431,12 +435,14 @@ function parseLoadBalancing(
   }
 
   const version = reader.optionalString(ciliumObj, "version", ciliumPath) ?? DEFAULT_CILIUM_VERSION;
-  const versionFormat = checkCiliumVersion(version, `${ciliumPath}.version`);
   reader.problems.push(
-    ...versionFormat,
-    ...(versionFormat.length === 0
-      ? checkRelease(version, CILIUM_CHART_RELEASES, `${ciliumPath}.version`, "Cilium chart")
-      : []),
+    ...checkReleased(
+      checkCiliumVersion(version, `${ciliumPath}.version`),
+      version,
+      CILIUM_CHART_RELEASES,
+      `${ciliumPath}.version`,
+      "Cilium chart",
+    ),
   );
   const values = reader.optionalMapping(ciliumObj, "values", ciliumPath) ?? {};
   // bpf.masquerade needs Talos's kube-dns forwarding off: the cluster turns it off on every node.
@@ -457,10 +463,8 @@ function parseLoadBalancing(
     interface: reader.optionalString(kubeVipObj, "interface", kubeVipPath),
     serviceRanges: parseServiceRanges(kubeVipObj.serviceRanges, `${kubeVipPath}.serviceRanges`, reader) ?? {},
   };
-  const released = (tag: string, releases: readonly string[], path: string, what: string) => {
-    const format = checkImageTag(tag, path);
-    return format.length > 0 ? format : checkRelease(tag, releases, path, what);
-  };
+  const released = (tag: string, releases: readonly string[], path: string, what: string) =>
+    checkReleased(checkImageTag(tag, path), tag, releases, path, what);
   reader.problems.push(
     ...released(kubeVip.version, KUBE_VIP_RELEASES, `${kubeVipPath}.version`, "kube-vip"),
     ...released(

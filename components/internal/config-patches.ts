@@ -69,11 +69,14 @@ function operationPaths(operations: unknown[]): string[] {
   });
 }
 
+/** Whether an operation on dotted path `dotted` sets `field` or something inside it. */
+const touches = (dotted: string, field: string) => dotted === field || dotted.startsWith(`${field}.`);
+
 /** The dotted fields a document touches that Talos deprecates. */
 function deprecatedIn(doc: unknown): string[] {
   if (Array.isArray(doc)) {
     return operationPaths(doc).flatMap((dotted) =>
-      Object.keys(DEPRECATED_FIELDS).filter((field) => dotted === field || dotted.startsWith(`${field}.`)),
+      Object.keys(DEPRECATED_FIELDS).filter((field) => touches(dotted, field)),
     );
   }
   // A typed document (HostnameConfig, ...) has a kind; deprecated fields live in the v1alpha1 one.
@@ -259,7 +262,7 @@ function ownedIn(doc: unknown, context: PatchContext): Owned[] {
     // An operation on a field or inside it names the field; one on what holds owned fields (the root,
     // "/cluster") is one problem that names them.
     return operationPaths(doc).flatMap((dotted): Owned[] => {
-      const on = fields.filter((o) => dotted === o.what || dotted.startsWith(`${o.what}.`));
+      const on = fields.filter((o) => touches(dotted, o.what));
       const under = fields.filter((o) => dotted === "" || o.what.startsWith(`${dotted}.`));
       if (on.length > 0 || under.length === 0) {
         return on;

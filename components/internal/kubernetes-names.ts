@@ -110,6 +110,12 @@ export function checkNodeLabels(labels: Record<string, string>, path: string): P
   });
 }
 
+/** A taint in Talos's form, `"value:Effect"` (the value may be empty); undefined without a `:`. */
+export function parseTaint(spec: string): { value: string; effect: string } | undefined {
+  const separator = spec.lastIndexOf(":");
+  return separator < 0 ? undefined : { value: spec.slice(0, separator), effect: spec.slice(separator + 1) };
+}
+
 /** Talos's form: `key: "value:Effect"` (the value may be empty: `":NoSchedule"`). */
 export function checkNodeTaints(taints: Record<string, string>, path: string): Problem[] {
   return Object.entries(taints).flatMap(([key, spec]) => {
@@ -121,10 +127,12 @@ export function checkNodeTaints(taints: Record<string, string>, path: string): P
         },
       ];
     }
-    const separator = typeof spec === "string" ? spec.lastIndexOf(":") : -1;
-    const value = separator >= 0 ? spec.slice(0, separator) : "";
-    const effect = separator >= 0 ? spec.slice(separator + 1) : "";
-    if (separator < 0 || !isLabelValue(value) || !(TAINT_EFFECTS as readonly string[]).includes(effect)) {
+    const taint = typeof spec === "string" ? parseTaint(spec) : undefined;
+    if (
+      !taint ||
+      !isLabelValue(taint.value) ||
+      !(TAINT_EFFECTS as readonly string[]).includes(taint.effect)
+    ) {
       return [
         {
           path: `${path}.${key}`,

@@ -14,6 +14,7 @@ import {
   kubeVipTokenSecret,
 } from "./kube-vip-manifests";
 import { KUBEPRISM_PORT } from "./kubeprism";
+import { parseTaint } from "./kubernetes-names";
 import { NodeRole } from "./node-rules";
 
 export type PatchDocument = Record<string, unknown>;
@@ -160,10 +161,10 @@ export function nodePatches(input: NodePatchInput): Patch[] {
     patches.push({ purpose: "labels", documents: [{ machine: { nodeLabels: input.nodeLabels } }] });
   }
   if (input.registerTaints && Object.keys(input.registerTaints).length > 0) {
+    // Each spec passed checkNodeTaints, so it parses.
     const registerWithTaints = Object.entries(input.registerTaints).map(([key, spec]) => {
-      const separator = spec.lastIndexOf(":");
-      const value = spec.slice(0, separator);
-      return { key, ...(value === "" ? {} : { value }), effect: spec.slice(separator + 1) };
+      const { value, effect } = parseTaint(spec) as { value: string; effect: string };
+      return { key, ...(value === "" ? {} : { value }), effect };
     });
     patches.push({
       purpose: "taints: registered by the kubelet",

@@ -147,7 +147,7 @@ export function checkKubernetesMove(from: string, to: string, path: string): Pro
 }
 
 /** `v1.13.9` or `1.18.6` -> `1.13` / `1.18`: the minor a release belongs to. */
-function releaseMinor(version: string): string {
+export function releaseMinor(version: string): string {
   return version.replace(/^v/, "").split(".", 2).join(".");
 }
 
@@ -172,6 +172,17 @@ export function isNewerThanKnown(version: string, releases: readonly string[]): 
 /** "v1.13.10-rc.0", "1.19.0-pre.1": a pre-release, which no release list holds. */
 function isPreRelease(version: string): boolean {
   return /^v?\d+\.\d+\.\d+-/.test(version);
+}
+
+/** The format's problems, or, for a well-formed version, {@link checkRelease}'s. */
+export function checkReleased(
+  format: Problem[],
+  version: string,
+  releases: readonly string[],
+  path: string,
+  what: string,
+): Problem[] {
+  return format.length > 0 ? format : checkRelease(version, releases, path, what);
 }
 
 /**

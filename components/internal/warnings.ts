@@ -11,7 +11,7 @@ import {
   TALOS_RELEASES,
 } from "./releases";
 import { Problem, show } from "./validation";
-import { isNewerThanKnown, newestOfMinor } from "./versions";
+import { isNewerThanKnown, newestOfMinor, releaseMinor } from "./versions";
 
 /** The pinned versions, each with its release list (components/internal/releases.ts). */
 function pinnedVersions(cluster: ClusterSpec) {
@@ -44,7 +44,7 @@ function pinnedVersions(cluster: ClusterSpec) {
  */
 function knownNewest(version: string, what: string, releases: readonly string[]): string {
   const ofMinor = newestOfMinor(version, releases);
-  const minor = version.replace(/^v/, "").split(".", 2).join(".");
+  const minor = releaseMinor(version);
   return ofMinor
     ? `${what} ${minor} release this library's list knows (the newest is "${ofMinor}")`
     : `${what} release this library's list knows (the newest is "${releases.at(-1)}")`;

@@ -17,7 +17,7 @@ fi
 # resetting, upgrading) and spec.status {ready, unmetConditions} (v1.13.9
 # pkg/machinery/resources/runtime/machine_status.go); Talos checks readiness only while booting or
 # running, and reports every other stage ready (controllers/runtime/machine_status.go).
-state=$(talosctl -e "$(answering_control_plane "$NODE_IP")" -n "$NODE_IP" get machinestatus -o json |
+state=$(talosctl -e "$ep" -n "$NODE_IP" get machinestatus -o json |
   node -e "$TALOS_JSON_STREAM"'
     const [status] = resources(stdin);
     if (!status) throw new Error("talosctl listed no MachineStatus");

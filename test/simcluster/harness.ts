@@ -38,17 +38,21 @@ export const NODES: NodeSpec[] = (
 /** A config change Talos applies only at a reboot (machine.env, v1.13.9 CanApplyImmediate). */
 export const PROXY = '  env: { HTTPS_PROXY: "http://proxy:3128" }\n';
 
+/** Runs the real talosctl of the cluster's PATH with its talosconfig, as a user at the console would. */
+export function talosctl(cluster: SimulatedCluster, ...args: string[]): void {
+  execFileSync(join(cluster.env.PATH.split(":")[0], "talosctl"), args, {
+    env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig },
+    stdio: "pipe",
+  });
+}
+
 /** Applies a config with real talosctl apply-config, as the Talos provider's apply would. */
 export function applyConfig(cluster: SimulatedCluster, names: string[], extra: string, mode: string): void {
   for (const name of names) {
     const node = NODES.find((n) => n.name === name) as NodeSpec;
     const file = join(cluster.dir, `${name}.yaml`);
     writeFileSync(file, machineConfig(node.role, extra));
-    execFileSync(
-      join(cluster.env.PATH.split(":")[0], "talosctl"),
-      ["-e", "127.0.0.11", "-n", node.ip, "apply-config", "--file", file, "--mode", mode],
-      { env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig }, stdio: "pipe" },
-    );
+    talosctl(cluster, "-e", "127.0.0.11", "-n", node.ip, "apply-config", "--file", file, "--mode", mode);
   }
 }
 

@@ -27,6 +27,7 @@ import {
   NODES,
   OLD,
   runScript,
+  talosctl,
   waitForEvent,
   withCluster,
 } from "./harness";
@@ -557,11 +558,7 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       // The sequence fails before the node goes down, and the stage stays "rebooting": machined sets
       // "running" only when a boot sequence stops without an error (controllers/runtime/machine_status.go).
       await cluster.fault("fail-reboot", "w-2");
-      execFileSync(
-        join(cluster.env.PATH.split(":")[0], "talosctl"),
-        ["-e", "127.0.0.11", "-n", ip("w-2"), "reboot", "--wait=false"],
-        { env: { ...cluster.env, HOME: cluster.dir, TALOSCONFIG: cluster.talosconfig }, stdio: "pipe" },
-      );
+      talosctl(cluster, "-e", "127.0.0.11", "-n", ip("w-2"), "reboot", "--wait=false");
       const result = await gate("w-2");
       expect(result.status).to.equal(1);
       expect(result.output).to.include("w-2 (127.0.0.22) is rebooting, not running and ready.");

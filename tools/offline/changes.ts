@@ -26,10 +26,10 @@ export interface ResourceChange {
   impact: string;
 }
 
-const VM = "proxmoxve:index/vmLegacy:VmLegacy";
-const CONFIG_APPLY = "talos:machine/configurationApply:ConfigurationApply";
+export const VM = "proxmoxve:index/vmLegacy:VmLegacy";
+export const CONFIG_APPLY = "talos:machine/configurationApply:ConfigurationApply";
 const COMMAND = "command:local:Command";
-const RELEASE = "kubernetes:helm.sh/v3:Release";
+export const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SCHEMATIC = "talos:imageFactory/schematic:Schematic";
 const CONFIG_MAP = "kubernetes:core/v1:ConfigMap";
 /**
@@ -179,10 +179,15 @@ export function changesBetween(
 /** The ConfigurationApply input that holds the provider's rendered base config (a secret). */
 const BASE_CONFIG = "machineConfigurationInput";
 
-/** The Kubernetes version a run's roll command targets (its environment is not secret). */
+/** The environment of a run's roll command (`<cluster>-upgrade-rollout`): its targets, not secret. */
+export function rolloutEnvironment(records: readonly ResourceRecord[]): Record<string, string> | undefined {
+  const rollout = records.find((r) => r.type === COMMAND && r.name.endsWith("-upgrade-rollout"));
+  return rollout?.inputs.environment as Record<string, string> | undefined;
+}
+
+/** The Kubernetes version a run's roll command targets. */
 function kubernetesVersionOf(records: readonly ResourceRecord[]): unknown {
-  const rollout = records.find((r) => r.type === COMMAND && r.name.endsWith("-rollout"));
-  return (rollout?.inputs.environment as Record<string, unknown> | undefined)?.KUBERNETES_VERSION;
+  return rolloutEnvironment(records)?.KUBERNETES_VERSION;
 }
 
 function classify(
@@ -315,7 +320,12 @@ function commandChange(
  * downgrades (checkKubernetesMove) and accepts only Talos v1.13.
  */
 function downgrade(from: string | undefined, to: string, allowed: string): string {
-  return from !== undefined && compareVersions(to, from) < 0 ? ` (a downgrade, ${allowed})` : "";
+  return isDowngrade(from, to) ? ` (a downgrade, ${allowed})` : "";
+}
+
+/** Whether `to` is older than `from` (a known version). */
+export function isDowngrade(from: string | undefined, to: string): boolean {
+  return from !== undefined && compareVersions(to, from) < 0;
 }
 
 function patchesOf(apply: ResourceRecord): unknown[] {

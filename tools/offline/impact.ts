@@ -9,14 +9,18 @@
  */
 import { UPGRADE_LATENCIES, NODE_LATENCIES } from "../bench/latencies";
 import { rollingUpgradeSeconds } from "../bench/rolling-upgrade";
-import { compareVersions } from "../../components/internal/versions";
 import {
   Change,
   changesBetween,
+  CONFIG_APPLY,
+  isDowngrade,
   mostDisruptiveFirst,
   overallEffect,
+  RELEASE,
   renderChanges,
   ResourceChange,
+  rolloutEnvironment,
+  VM,
 } from "./changes";
 import { ResourceRecord } from "./engine";
 
@@ -77,28 +81,29 @@ interface RecordedNode {
   ip: string;
 }
 
-const ROLLOUT = /-upgrade-rollout$/;
-const nodesOf = (outputs: Record<string, unknown>) => (outputs.nodes ?? {}) as Record<string, RecordedNode>;
+const recordedNodes = (outputs: Record<string, unknown>) =>
+  (outputs.nodes ?? {}) as Record<string, RecordedNode>;
 /** The environment of the cluster's roll command, which every stack has: its targets and settings. */
 function rollout(records: readonly ResourceRecord[]): Record<string, string> {
-  const command = records.find((r) => ROLLOUT.test(r.name));
-  if (!command) {
+  const environment = rolloutEnvironment(records);
+  if (!environment) {
     throw new Error(
       "the plan has no <cluster>-upgrade-rollout command: is it a plan of a talos-proxmox stack?",
     );
   }
-  return command.inputs.environment as Record<string, string>;
+  return environment;
 }
 
 /** The report of a change that `pulumi up` would refuse: every node stays as it is. */
 export function refusedReport(stack: string, before: PlanSide, message: string): ImpactReport {
+  const roll = rollout(before.resources);
   return {
     stack,
     refused: message,
     values: [],
-    order: rollout(before.resources).ORDER,
-    maxParallelWorkers: Number(rollout(before.resources).MAX_PARALLEL_WORKERS),
-    nodes: nodeList(nodesOf(before.outputs)).map((n) => ({
+    order: roll.ORDER,
+    maxParallelWorkers: Number(roll.MAX_PARALLEL_WORKERS),
+    nodes: nodeList(recordedNodes(before.outputs)).map((n) => ({
       ...n,
       actions: [{ action: "refused", detail: "pulumi up stops before it registers anything" }],
     })),
@@ -121,7 +126,7 @@ export function impactReport(
   const [was, now] = [rollout(before.resources), rollout(after.resources)];
   const order = now.ORDER;
   const maxParallelWorkers = Number(now.MAX_PARALLEL_WORKERS);
-  const [oldNodes, newNodes] = [nodesOf(before.outputs), nodesOf(after.outputs)];
+  const [oldNodes, newNodes] = [recordedNodes(before.outputs), recordedNodes(after.outputs)];
   const nodes = nodeList({ ...oldNodes, ...newNodes }).map((n): NodeImpact => ({ ...n, actions: [] }));
   const byName = new Map(nodes.map((n) => [n.name, n]));
   const byIp = new Map(nodes.map((n) => [n.ip, n]));
@@ -131,8 +136,7 @@ export function impactReport(
   const talosMoves =
     was.TARGET_VERSION !== now.TARGET_VERSION || was.TARGET_SCHEMATIC !== now.TARGET_SCHEMATIC;
   if (talosMoves && kept.length > 0) {
-    const down =
-      was.TARGET_VERSION !== undefined && compareVersions(now.TARGET_VERSION, was.TARGET_VERSION) < 0;
+    const down = isDowngrade(was.TARGET_VERSION, now.TARGET_VERSION);
     const detail =
       was.TARGET_VERSION !== now.TARGET_VERSION
         ? `talosctl upgrade to ${now.TARGET_VERSION}${down ? ` (a downgrade from ${was.TARGET_VERSION})` : ""}`
@@ -180,7 +184,7 @@ export function impactReport(
   const staged: NodeImpact[] = [];
   for (const change of changes) {
     const resource = after.resources.find((r) => r.urn === change.urn);
-    if (change.type === "talos:machine/configurationApply:ConfigurationApply" && change.change === "update") {
+    if (change.type === CONFIG_APPLY && change.change === "update") {
       const node = byIp.get(String(resource?.inputs.node));
       if (!node) {
         continue;
@@ -204,9 +208,9 @@ export function impactReport(
         });
       }
     }
-    if (change.type === "proxmoxve:index/vmLegacy:VmLegacy" && change.change !== "delete") {
+    if (change.type === VM && (change.change === "update" || change.change === "replace")) {
       const node = byName.get(String(resource?.inputs.name));
-      if (node && change.change !== "create") {
+      if (node) {
         node.actions.push({ action: "VM update", detail: change.impact });
       }
     }
@@ -235,6 +239,8 @@ export function impactReport(
       seconds: batches.length * (NODE_LATENCIES.reboot.seconds + UPGRADE_LATENCIES.healthGate.seconds),
     });
   }
+  // The engine deletes what the program no longer registers only after it has registered everything
+  // (pulumi/pulumi pkg/v3 v3.276.0 resource/deploy/deployment_executor.go, performPostSteps).
   const leaving = nodes.filter((n) => !(n.name in newNodes));
   for (const n of leaving) {
     n.actions.push({
@@ -309,6 +315,7 @@ interface PodTemplateOwner {
 /** The values a reviewer checks: versions, the schematic, the installer and the add-ons' versions. */
 function movedValues(before: PlanSide, after: PlanSide): ImpactReport["values"] {
   const read = (side: PlanSide): Record<string, string | undefined> => {
+    const roll = rollout(side.resources);
     const cluster = (side.outputs.cluster ?? {}) as { talosVersion?: string; kubernetesVersion?: string };
     const images = (type: string) =>
       side.resources
@@ -316,18 +323,18 @@ function movedValues(before: PlanSide, after: PlanSide): ImpactReport["values"] 
         .flatMap((r) => (r.inputs as PodTemplateOwner).spec?.template?.spec?.containers ?? [])
         .map((c) => c.image)
         .join(", ");
-    const release = side.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release")?.inputs as
+    const release = side.resources.find((r) => r.type === RELEASE)?.inputs as
       { chart?: string; version?: string } | undefined;
     return {
       Talos: cluster.talosVersion,
       Kubernetes: cluster.kubernetesVersion,
-      schematic: rollout(side.resources).TARGET_SCHEMATIC,
+      schematic: roll.TARGET_SCHEMATIC,
       "installer image": side.outputs.installerImage as string | undefined,
       "Cilium chart": release ? `${release.chart} ${release.version}` : undefined,
       "kube-vip (Services)": images("kubernetes:apps/v1:DaemonSet"),
       "kube-vip cloud provider": images("kubernetes:apps/v1:Deployment"),
-      "upgrade order": rollout(side.resources).ORDER,
-      "max parallel workers": rollout(side.resources).MAX_PARALLEL_WORKERS,
+      "upgrade order": roll.ORDER,
+      "max parallel workers": roll.MAX_PARALLEL_WORKERS,
     };
   };
   const [was, now] = [read(before), read(after)];

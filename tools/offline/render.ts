@@ -59,7 +59,7 @@ export interface NodeView {
 }
 
 /** The Talos nodes, read back from the VMs' inputs. */
-export function nodesOf(run: OfflineRun): NodeView[] {
+export function nodesOf(run: Pick<OfflineRun, "resources">): NodeView[] {
   return run.resources
     .filter((r) => r.type === VM_TYPE)
     .map((r) => {
@@ -139,7 +139,7 @@ function describe(r: ResourceRecord): string {
   const flags = r.options.protect ? ["protected"] : [];
   const i = r.inputs;
   if (r.type === VM_TYPE) {
-    const node = nodesOf({ resources: [r], invokes: [], warnings: [] })[0];
+    const node = nodesOf({ resources: [r] })[0];
     flags.unshift(
       `${node.role} on ${node.pveNode}, ${node.ip}, vmid ${String(node.vmId)}, ` +
         `${String(node.cores)} cores, ${String(node.memoryMiB)} MiB, ${String(node.diskGiB)} GiB`,

@@ -30,6 +30,11 @@ export function errorMessage(error: unknown): string {
   return error instanceof Error ? error.message : JSON.stringify(error);
 }
 
+/** A run as this run's side of the report: its records as the engine made them. */
+export function runSideOf(run: OfflineRun): PlanSide {
+  return { resources: run.resources, outputs: run.outputs ?? {} };
+}
+
 /** A run as an earlier plan holds it: `resources.json` and `outputs.json`, secrets redacted. */
 export function planSideOf(run: OfflineRun): PlanSide {
   return {

@@ -1,11 +1,12 @@
 /**
  * A simulated cluster on loopback for the day-2 scripts: real etcd v3.6.8 and kube-apiserver v1.36.3,
- * real talosctl v1.13.9 and kubectl v1.36.3 on the PATH, and talos-api (tools/simcluster/talos/talos-api),
+ * real talosctl (v1.13.9, or v1.14.1 for a v1.14 cluster) and kubectl v1.36.3 on the PATH, and talos-api
+ * (tools/simcluster/talos/talos-api),
  * the stand-in for the Talos nodes, one mTLS listener per node on 127.0.0.x:50000. Each program is
  * built from the Go module proxy once per source version into the cache by tools/go-tool.sh.
  */
 import { ChildProcess, spawn } from "node:child_process";
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { generateKeyPairSync } from "node:crypto";
 import {
   closeSync,
   mkdirSync,
@@ -24,6 +25,8 @@ import { goTool } from "../go-tool";
 
 const KUBE_MODULE = join(__dirname, "kube");
 const TALOS_MODULE = join(__dirname, "talos");
+/** talosctl v1.14.1 (Talos's own module of that release; its stand-ins for refused modules in go.mod). */
+const TALOS_114_MODULE = join(__dirname, "talos114");
 /** Both report the release's version, as release builds do (k8s.io/component-base/version). */
 const KUBERNETES_LDFLAGS = [
   "-X k8s.io/component-base/version.gitVersion=v1.36.3",
@@ -37,10 +40,17 @@ export interface ClusterTools {
   kubeApiserver: string;
   kubectl: string;
   talosctl: string;
+  /** talosctl v1.14.1, for a cluster on (or rolling to) Talos v1.14: see {@link talosctlEnv}. */
+  talosctl114: string;
   talosApi: string;
 }
 
-/** Builds the five programs (each once per source version). Cold, about 25 minutes on 2 cores. */
+/** A cluster's environment with the talosctl of this Talos minor behind the PATH's `talosctl`. */
+export function talosctlEnv(tools: ClusterTools, minor: "v1.13" | "v1.14"): Record<string, string> {
+  return { TALOS_PROXMOX_SIM_TALOSCTL: minor === "v1.14" ? tools.talosctl114 : tools.talosctl };
+}
+
+/** Builds the six programs (each once per source version). Cold, about 30 minutes on 2 cores. */
 export function buildClusterTools(): ClusterTools {
   return {
     etcd: goTool(KUBE_MODULE, ["./etcd"]),
@@ -51,6 +61,7 @@ export function buildClusterTools(): ClusterTools {
       KUBERNETES_LDFLAGS,
     ]),
     talosctl: goTool(TALOS_MODULE, ["github.com/siderolabs/talos/cmd/talosctl"]),
+    talosctl114: goTool(TALOS_114_MODULE, ["github.com/siderolabs/talos/cmd/talosctl"]),
     talosApi: goTool(TALOS_MODULE, ["./talos-api"]),
   };
 }
@@ -88,6 +99,8 @@ export interface NodeState {
   etcdMember: boolean;
   gone: boolean;
   config: string;
+  /** The config the node last booted into: what its boot-time settings (etcd's, files...) run with. */
+  bootedWith: string;
 }
 
 export interface TimelineEntry {
@@ -133,22 +146,13 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** GET an apiserver path with the token; the serving certificate is the apiserver's own self-signed one. */
-function apiGet(port: number, path: string, token: string): Promise<number> {
+/** The status of an anonymous GET of an apiserver path (/readyz is public: RBAC's system:public-info-viewer). */
+function apiGet(port: number, path: string, ca: string): Promise<number> {
   return new Promise((resolve) => {
-    const req = request(
-      {
-        host: "127.0.0.1",
-        port,
-        path,
-        headers: { authorization: `Bearer ${token}` },
-        rejectUnauthorized: false,
-      },
-      (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      },
-    );
+    const req = request({ host: "127.0.0.1", port, path, ca }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
     req.on("error", () => resolve(0));
     req.end();
   });
@@ -212,8 +216,25 @@ export async function startCluster(tools: ClusterTools, specs: NodeSpec[]): Prom
       `--initial-cluster=simulated=http://127.0.0.1:${peerPort}`,
     ]);
 
-    const token = randomBytes(24).toString("hex");
-    writeFileSync(join(dir, "tokens.csv"), `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
+    // The apiserver's PKI and the admin kubeconfig as a Talos control plane has them (talos-api
+    // kubepki.go): talosctl v1.14 accepts only a kubeconfig of Talos's shape from the Talos API.
+    const pki = join(dir, "kube-pki");
+    mkdirSync(pki);
+    await new Promise<void>((resolve, reject) => {
+      const gen = spawn(tools.talosApi, [
+        "-kube-pki",
+        pki,
+        "-endpoint",
+        `https://127.0.0.1:${securePort}`,
+        "-cluster",
+        "lab",
+      ]);
+      let stderr = "";
+      gen.stderr.on("data", (d) => (stderr += d));
+      gen.on("close", (code) =>
+        code === 0 ? resolve() : reject(new Error(`talos-api -kube-pki: ${stderr}`)),
+      );
+    });
     const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
     writeFileSync(join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
     writeFileSync(join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
@@ -222,39 +243,25 @@ export async function startCluster(tools: ClusterTools, specs: NodeSpec[]): Prom
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
       `--secure-port=${securePort}`,
-      `--cert-dir=${join(dir, "apiserver-certs")}`,
-      `--token-auth-file=${join(dir, "tokens.csv")}`,
+      `--tls-cert-file=${join(pki, "apiserver.crt")}`,
+      `--tls-private-key-file=${join(pki, "apiserver.key")}`,
+      `--client-ca-file=${join(pki, "ca.crt")}`,
       "--authorization-mode=RBAC",
       "--service-account-issuer=https://kubernetes.default.svc",
       `--service-account-key-file=${join(dir, "sa.pub")}`,
       `--service-account-signing-key-file=${join(dir, "sa.key")}`,
       "--service-cluster-ip-range=10.96.0.0/16",
     ]);
+    const ca = readFileSync(join(pki, "ca.crt"), "utf8");
     const deadline = Date.now() + 120_000;
-    while ((await apiGet(securePort, "/readyz", token)) !== 200) {
+    while ((await apiGet(securePort, "/readyz", ca)) !== 200) {
       if (Date.now() > deadline || apiserver.exitCode !== null) {
         throw new Error(`kube-apiserver did not become ready; its log: ${log("kube-apiserver")}`);
       }
       await sleep(250);
     }
 
-    const kubeconfig = join(dir, "kubeconfig");
-    writeFileSync(
-      kubeconfig,
-      [
-        "apiVersion: v1",
-        "kind: Config",
-        "clusters:",
-        `- name: simulated\n  cluster:\n    server: https://127.0.0.1:${securePort}\n    insecure-skip-tls-verify: true`,
-        "users:",
-        `- name: admin\n  user:\n    token: ${token}`,
-        "contexts:",
-        "- name: admin@simulated\n  context:\n    cluster: simulated\n    user: admin",
-        "current-context: admin@simulated",
-        "",
-      ].join("\n"),
-      { mode: 0o600 },
-    );
+    const kubeconfig = join(pki, "kubeconfig");
     const nodesFile = join(dir, "nodes.json");
     writeFileSync(nodesFile, JSON.stringify(specs));
     const talosconfig = join(dir, "talosconfig");

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installed as `talosctl` in the simulated cluster's PATH: every subcommand runs the real talosctl
-# v1.13.9, except `upgrade-k8s`, which stays a stand-in. Real upgrade-k8s (cmd/talosctl/cmd/talos/
+# ($TALOS_PROXMOX_SIM_TALOSCTL: v1.13.9, or v1.14.1 for a v1.14 cluster), except `upgrade-k8s`, which
+# stays a stand-in. Real upgrade-k8s (cmd/talosctl/cmd/talos/
 # upgrade-k8s.go, pkg/cluster/kubernetes/talos_managed.go) pulls each component's image, patches every
 # control plane's machine config and watches Talos's static pod, kubelet and manifest resources until
 # the control-plane pods, which run no containers here, report the new version: a cluster of pods that

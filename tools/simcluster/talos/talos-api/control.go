@@ -40,6 +40,8 @@ type NodeState struct {
 	EtcdMember bool   `json:"etcdMember"`
 	Gone       bool   `json:"gone"`
 	Config     string `json:"config"`
+	// BootedWith is the config the node last booted into, what its boot-time settings run with.
+	BootedWith string `json:"bootedWith"`
 }
 
 func (c *Cluster) controlHandler() http.Handler {
@@ -135,7 +137,7 @@ func (c *Cluster) controlHandler() http.Handler {
 			list = append(list, NodeState{
 				Name: n.Name, IP: n.IP, Role: n.Role, Version: n.version, Schematic: n.schematic, Kubelet: n.kubelet,
 				Up: n.up, Staged: string(n.persisted) != string(n.running), EtcdMember: n.etcdMember, Gone: n.gone,
-				Config: string(n.running),
+				Config: string(n.running), BootedWith: string(n.bootedWith),
 			})
 		}
 		c.mu.Unlock()

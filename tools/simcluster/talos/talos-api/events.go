@@ -5,12 +5,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rs/xid"
+
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
 )
 
 // eventLog is a node's events since it booted, and the streams that follow it. machined keeps the
 // events of the current boot in a ring buffer; EventsRequest.tail_events = 0 streams only new ones,
-// -1 all of them, n the last n (internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go Events).
+// -1 all of them, n the last n; else tail_id streams the events after that one, by their xid, which
+// orders events across reboots (internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go
+// Events, pkg/runtime/v1alpha1/v1alpha1_events.go Watch). talosctl v1.14's tracker reconnects with
+// tail_id after the node's reboot (cmd/talosctl/pkg/talos/action/node.go) and needs the new boot's events.
 type eventLog struct {
 	mu     sync.Mutex
 	events []*machine.Event
@@ -41,8 +46,9 @@ func (l *eventLog) add(e *machine.Event) {
 	}
 }
 
-// subscribe returns the backlog per tail and a channel of new events; done closes when the node goes down.
-func (l *eventLog) subscribe(tail int32) ([]*machine.Event, chan *machine.Event, <-chan struct{}) {
+// subscribe returns the backlog per tail (or, with tail 0, after tailID) and a channel of new events;
+// done closes when the node goes down.
+func (l *eventLog) subscribe(tail int32, tailID xid.ID) ([]*machine.Event, chan *machine.Event, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 
@@ -55,6 +61,12 @@ func (l *eventLog) subscribe(tail int32) ([]*machine.Event, chan *machine.Event,
 		backlog = append(backlog, l.events[len(l.events)-int(tail):]...)
 	case tail > 0:
 		backlog = append(backlog, l.events...)
+	case !tailID.IsNil():
+		for _, e := range l.events {
+			if id, err := xid.FromString(e.Id); err == nil && id.Compare(tailID) > 0 {
+				backlog = append(backlog, e)
+			}
+		}
 	}
 
 	ch := make(chan *machine.Event, 256)

@@ -6,6 +6,7 @@
 // state server are Talos's and COSI's own code (machinery v1.13.9, cosi-project/runtime v1.14.1).
 //
 //	talos-api -nodes nodes.json -kubeconfig admin.kubeconfig -talosconfig out/talosconfig -control 127.0.0.1:0
+//	talos-api -kube-pki dir -endpoint https://127.0.0.1:6443 -cluster lab   (writes dir's PKI, then exits: kubepki.go)
 //
 // It prints "control <address>" once every node that is up answers. The control API (HTTP on loopback)
 // injects faults, adds nodes and returns the timeline; see control.go.
@@ -29,7 +30,18 @@ func main() {
 	kubeconfig := flag.String("kubeconfig", "", "admin kubeconfig of the kube-apiserver: the nodes' kubelets use it and the Kubeconfig API serves it")
 	talosconfig := flag.String("talosconfig", "", "where to write the talosconfig for talosctl")
 	control := flag.String("control", "127.0.0.1:0", "address of the control API")
+	kubePKI := flag.String("kube-pki", "", "write the kube-apiserver's PKI and admin kubeconfig into this directory, then exit")
+	endpoint := flag.String("endpoint", "", "with -kube-pki: the kube-apiserver's URL")
+	clusterName := flag.String("cluster", "", "with -kube-pki: the cluster's name")
 	flag.Parse()
+
+	if *kubePKI != "" {
+		if err := writeKubernetesPKI(*kubePKI, *endpoint, *clusterName); err != nil {
+			log.Fatalf("talos-api: %v", err)
+		}
+
+		return
+	}
 
 	if *nodesFile == "" || *kubeconfig == "" || *talosconfig == "" {
 		log.Fatal("talos-api: -nodes, -kubeconfig and -talosconfig are required")

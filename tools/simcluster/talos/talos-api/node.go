@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"net"
 	"regexp"
-	"strconv"
 	"sync"
 	"time"
+
+	"github.com/rs/xid"
+	"golang.org/x/mod/semver"
 
 	"github.com/cosi-project/runtime/pkg/resource"
 	"github.com/cosi-project/runtime/pkg/resource/meta"
@@ -44,6 +46,7 @@ type Node struct {
 	version, schematic, kubelet string
 	nextVersion, nextSchematic  string
 	running, persisted          []byte
+	bootedWith                  []byte // the config the node last booted into: what its services run with
 	bootID                      string
 	up, booted, gone            bool
 	busy                        string // the sequence that runs, Talos's sequencer lock
@@ -76,9 +79,19 @@ func newNode(c *Cluster, spec NodeSpec) (*Node, error) {
 		nextSchematic: spec.Schematic,
 		running:       []byte(spec.Config),
 		persisted:     []byte(spec.Config),
+		bootedWith:    []byte(spec.Config),
 		etcdMember:    spec.Role == "controlplane",
 		events:        newEventLog(),
 	}, nil
+}
+
+// appliesEverythingLive: the node runs Talos v1.14 or later, whose ApplyConfiguration applies every
+// change to the running node (talos v1.14.1 internal/app/machined/internal/server/v1alpha1/
+// v1alpha1_server.go: AUTO becomes NO_REBOOT, REBOOT is refused, CanApplyImmediate is gone). What only
+// a boot picks up (etcd's settings, machine.files...) then waits in the running config until the next
+// boot, which bootedWith tells apart.
+func (n *Node) appliesEverythingLive() bool {
+	return semver.Compare(semver.MajorMinor(n.version), "v1.14") >= 0
 }
 
 // installerImage: an Image Factory installer reference, <registry>/<kind>-installer/<schematic>:<version>
@@ -103,6 +116,7 @@ func (n *Node) boot() error {
 	if !keepStaged {
 		n.running = n.persisted
 	}
+	n.bootedWith = n.running
 	n.busy = ""
 	n.events = newEventLog()
 	c.mu.Unlock()
@@ -429,7 +443,7 @@ func (n *Node) emit(actor string, payload proto.Message) {
 	}
 
 	n.events.add(&machine.Event{
-		Id:      strconv.FormatInt(time.Now().UnixNano(), 36),
+		Id:      xid.New().String(), // machined's event ids: xid.New() (pkg/runtime/events.go), ordered across boots
 		ActorId: actor,
 		Data: &anypb.Any{
 			TypeUrl: "talos/runtime/" + string(payload.ProtoReflect().Descriptor().FullName()),

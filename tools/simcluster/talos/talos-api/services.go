@@ -14,6 +14,7 @@ import (
 
 	cosiapi "github.com/cosi-project/runtime/api/v1alpha1"
 	cosiserver "github.com/cosi-project/runtime/pkg/state/protobuf/server"
+	"github.com/rs/xid"
 	"github.com/siderolabs/talos/pkg/machinery/api/cluster"
 	"github.com/siderolabs/talos/pkg/machinery/api/common"
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
@@ -180,7 +181,15 @@ func (a machineService) Events(req *machine.EventsRequest, srv grpc.ServerStream
 	log := n.events
 	a.cluster.mu.Unlock()
 
-	backlog, ch, done := log.subscribe(req.GetTailEvents())
+	var tailID xid.ID
+
+	if req.GetTailEvents() == 0 && req.GetTailId() != "" {
+		if tailID, err = xid.FromString(req.GetTailId()); err != nil {
+			return status.Errorf(codes.InvalidArgument, "error parsing tail_id: %v", err)
+		}
+	}
+
+	backlog, ch, done := log.subscribe(req.GetTailEvents(), tailID)
 	defer log.unsubscribe(ch)
 
 	send := func(e *machine.Event) error {
@@ -337,7 +346,8 @@ func memberID(n *Node) uint64 {
 	return h.Sum64()
 }
 
-// ApplyConfiguration with its modes (v1alpha1_server.go ApplyConfiguration): STAGED persists only;
+// ApplyConfiguration with its modes (v1alpha1_server.go ApplyConfiguration; a v1.14 node as v1.14.1's,
+// see appliesEverythingLive): STAGED persists only;
 // NO_REBOOT applies live or fails when the change cannot be; AUTO applies live when it can and reboots
 // otherwise; REBOOT persists and reboots; a dry run changes nothing and says what the mode would do.
 // The stand-in does not validate the config (cfgProvider.Validate): its configs are the tests' own.
@@ -362,7 +372,15 @@ func (a machineService) ApplyConfiguration(ctx context.Context, req *machine.App
 
 	mode := req.GetMode()
 	details := "Applied configuration without a reboot"
-	immediateErr := canApplyImmediate(running, req.GetData())
+
+	// Talos v1.14 applies every change live: no immediacy check, AUTO is NO_REBOOT, REBOOT is refused on
+	// a configured node (v1.14.1 v1alpha1_server.go ApplyConfiguration).
+	var immediateErr error
+	if !n.appliesEverythingLive() {
+		immediateErr = canApplyImmediate(running, req.GetData())
+	} else if mode == machine.ApplyConfigurationRequest_REBOOT {
+		return nil, status.Error(codes.Unimplemented, "the REBOOT mode is not supported, please use AUTO or NO_REBOOT modes instead")
+	}
 
 	switch mode {
 	case machine.ApplyConfigurationRequest_NO_REBOOT:

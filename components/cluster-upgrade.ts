@@ -14,7 +14,7 @@ export const UPGRADE_ORDERS: readonly UpgradeOrder[] = ["workers-first", "contro
 export interface ClusterUpgradeArgs {
   /** The cluster's name, for the commands' messages. */
   clusterName: string;
-  /** Target Talos version, e.g. "v1.13.9". */
+  /** Target Talos version, e.g. "v1.14.1". */
   talosVersion: string;
   /** Target Kubernetes version, e.g. "1.36.1". */
   kubernetesVersion: string;

@@ -4,7 +4,8 @@ import { checkRollSettings, UpgradeOrder } from "./cluster-upgrade";
 import { Cni } from "./internal/machine-config";
 import { CONFIG_ROLL_SCRIPT, digestOf, NO_PREVIOUS_OUTPUT, SCRIPT_INTERPRETER } from "./internal/scripts";
 import { throwIfProblems } from "./internal/validation";
-import { talosMinor } from "./internal/versions";
+import { rebootDigest } from "./internal/reboot-sections";
+import { TALOS_SUPPORT, talosMinor } from "./internal/versions";
 import * as talos from "./talos";
 
 export interface ConfigRollArgs {
@@ -19,9 +20,9 @@ export interface ConfigRollArgs {
   /** The config apply of every node of the cluster: the roll runs after them, and whenever one changes. */
   applies: talos.machine.ConfigurationApply[];
   /**
-   * The Kubernetes node name (hostname) of every node of the cluster. Before it reboots anything, the
-   * roll waits for each to exist and be Ready: a node added in the same update registers only once it
-   * has installed, after its apply returned.
+   * The Kubernetes node name (hostname) of every node of the cluster, `nodeNames[i]` the node of
+   * `applies[i]`. Before it reboots anything, the roll waits for each to exist and be Ready: a node added
+   * in the same update registers only once it has installed, after its apply returned.
    */
   nodeNames: readonly string[];
   /** The cluster's CNI: with `cilium`, the health gate waits for its agents too. */
@@ -39,13 +40,17 @@ export interface ConfigRollArgs {
 /**
  * The rolling reboot that config changes needing one go through. Every config apply runs in
  * `staged_if_needing_reboot` mode (terraform-provider-talos v0.11.0: a dry run decides between `auto` and
- * `staged`), so a change Talos applies live lands on every node at once, and one that needs a reboot
- * waits on disk. This command then reboots the nodes holding a staged config one at a time, drained
- * and uncordoned by `talosctl reboot --drain`, with a health gate after each, in the upgrade order. It
- * first waits for every node it names to exist and be Ready (a node whose apply just returned may still
- * be installing, and has no Node object yet). It
- * runs after the applies whenever a node's config changed; nodes without a staged config are skipped,
- * so it resumes after a failure and leaves a converged cluster alone.
+ * `staged`). On Talos v1.13 a change Talos applies live lands on every node at once, and one that needs a
+ * reboot waits on disk (staged). Talos v1.14 applies every change live and never asks for a reboot, so
+ * the library finds the changes only a reboot puts in effect itself (reboot-sections.ts): each node's
+ * reboot digest, compared with the digest of the config it last booted into, which the roll keeps on its
+ * Kubernetes Node as the annotation `talos-proxmox/boot-config-digest`.
+ * This command reboots the nodes holding a staged config, or (v1.14) whose digest moved, one at a time,
+ * drained and uncordoned by `talosctl reboot --drain`, with a health gate after each, in the upgrade
+ * order, and records every node's digest. It first waits for every node it names to exist and be Ready (a
+ * node whose apply just returned may still be installing, and has no Node object yet). It runs after the
+ * applies whenever a node's config changed; nodes that need nothing are skipped, so it resumes after a
+ * failure and leaves a converged cluster alone.
  */
 export function configRoll(
   name: string,
@@ -69,6 +74,14 @@ export function configRoll(
           },
         ]
       : []),
+    ...(args.nodeNames.length !== args.applies.length
+      ? [
+          {
+            path: "args.nodeNames",
+            message: `names ${args.nodeNames.length} node(s) for ${args.applies.length} config applies: give the node of each apply, in order.`,
+          },
+        ]
+      : []),
     ...(args.controlPlaneEndpoints.length === 0
       ? [
           {
@@ -83,6 +96,16 @@ export function configRoll(
   const digest = digestOf(
     args.applies.map((apply) => apply.machineConfiguration),
     `configRoll "${name}": the config applies' machineConfiguration`,
+  );
+  // Each node's reboot digest ("name=digest", sorted by name): hashes of config parts, not secret.
+  const rebootDigests = pulumi.unsecret(
+    pulumi
+      .all(
+        args.applies.map((apply, i) =>
+          apply.machineConfiguration.apply((config) => `${args.nodeNames[i]}=${rebootDigest([config])}`),
+        ),
+      )
+      .apply((pairs) => [...pairs].sort().join(" ")),
   );
   return new command.local.Command(
     name,
@@ -102,9 +125,18 @@ export function configRoll(
         HEALTH_TIMEOUT: args.healthTimeout ?? "20m",
         NODES: [...args.nodeNames].sort().join(" "),
         CONFIG_DIGEST: digest,
+        REBOOT_DIGESTS: rebootDigests,
+        LIVE_MINORS: liveMinors(),
       },
       stdin: pulumi.secret(args.talosconfig),
     },
     { ...opts, dependsOn: [...(opts.dependsOn ?? []), ...args.applies] },
   );
+}
+
+/** The Talos minors that apply every change live, whose reboots the digests decide ("v1.14"). */
+function liveMinors(): string {
+  return Object.keys(TALOS_SUPPORT)
+    .filter((minor) => TALOS_SUPPORT[minor].rebootChanges === "live")
+    .join(" ");
 }

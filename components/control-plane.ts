@@ -7,6 +7,7 @@ import { checkNodeInterface } from "./internal/network-rules";
 import { ClusterMembers, JoiningPool } from "./internal/cluster-members";
 import { checkImageTag, Problem, show, throwIfProblems } from "./internal/validation";
 import {
+  checkConfigContract,
   checkKubernetesSupported,
   checkKubernetesVersion,
   checkTalosVersion,
@@ -21,8 +22,15 @@ import { ClientConfiguration } from "./talos/provider";
 export interface ControlPlaneArgs extends NodePoolArgs {
   /** Cluster name (DNS label): Talos cluster name, kubeconfig context, Proxmox tag. */
   clusterName: string;
-  /** Talos version the nodes install, a v1.13 release such as `"v1.13.9"`; its minor is the config contract. */
+  /** Talos version the nodes install, a v1.13 or v1.14 release such as `"v1.14.1"`. */
   talosVersion: string;
+  /**
+   * The machine-config contract the configs are rendered with (`"v1.13"`, `"v1.14"`): never ahead of a
+   * minor any node runs. TalosCluster passes the minor every node ran at the last update, so a minor
+   * upgrade moves it in the update after the roll.
+   * @default the contract the cluster was created with (the minor of its first talosVersion)
+   */
+  configContract?: string;
   /** Kubernetes version, e.g. `"1.36.1"`; must be one the Talos minor supports. */
   kubernetesVersion: string;
   /**
@@ -101,7 +109,7 @@ export interface ClusterJoinInfo extends NodeLifecycle {
   join(owner: string, pool: JoiningPool): Problem[];
   /** The Kubernetes version the cluster runs: resolves after any roll, and configs follow it. */
   readonly kubernetesVersion: pulumi.Output<string>;
-  /** The machine-config contract (e.g. "v1.13"), fixed when the cluster was created. */
+  /** The machine-config contract the configs are rendered with (e.g. "v1.14"): the minor every node ran at the last update. */
   readonly configContract: pulumi.Output<string>;
   /** The CNI the configs set up: `cilium` (CNI none, kube-proxy off) or `flannel`. */
   readonly cni: Cni;
@@ -158,11 +166,11 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
   public readonly clientConfiguration: pulumi.Output<ClientConfiguration>;
   /** The cluster name: Talos cluster name, kubeconfig context, Proxmox tag. */
   public readonly clusterName: string;
-  /** The Talos version the nodes run, e.g. "v1.13.9". */
+  /** The Talos version the nodes run, e.g. "v1.14.1". */
   public readonly talosVersion: string;
   /** The Kubernetes version the cluster runs: resolves after any roll, and configs follow it. */
   public readonly kubernetesVersion: pulumi.Output<string>;
-  /** The machine-config contract (e.g. "v1.13"), fixed when the cluster was created. */
+  /** The machine-config contract (e.g. "v1.14") the configs are rendered with. */
   public readonly configContract: pulumi.Output<string>;
   /** Control-plane node IPs: the Talos API endpoints of talosconfig and the commands (never the VIP). */
   public readonly controlPlaneEndpoints: readonly string[];
@@ -236,7 +244,8 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
     this.clusterName = args.clusterName;
     this.talosVersion = args.talosVersion;
     this.kubernetesVersion = upgrade.kubernetesVersion;
-    this.configContract = secrets.talosVersion;
+    this.configContract =
+      args.configContract !== undefined ? pulumi.output(args.configContract) : secrets.talosVersion;
     this.controlPlaneEndpoints = ips;
     this.rollout = upgrade.rollout;
     this.teardown = args.teardown ?? false;
@@ -388,6 +397,9 @@ function validateControlPlaneArgs(args: ControlPlaneArgs): Problem[] {
   if (problems.length === 0) {
     problems.push(
       ...checkKubernetesSupported(args.talosVersion, args.kubernetesVersion, "args.kubernetesVersion"),
+      ...(args.configContract !== undefined
+        ? checkConfigContract(args.configContract, args.talosVersion, "args.configContract")
+        : []),
     );
   }
   if (args.image.talosVersion !== args.talosVersion) {

@@ -32,7 +32,8 @@ export type { NodeLifecycle, NodePoolArgs, PoolNode, PoolNodeArgs } from "./node
 export type { VmPlacementArgs, VmShapeArgs } from "./talos-vm";
 export type { Cni } from "./internal/machine-config";
 export type { JoiningPool } from "./internal/cluster-members";
-export { KUBERNETES_SUPPORT } from "./internal/versions";
+export { KUBERNETES_SUPPORT, TALOS_SUPPORT } from "./internal/versions";
+export type { TalosMinorSupport } from "./internal/versions";
 export { DEFAULT_EXTENSIONS } from "./internal/schematic";
 export { MINIMUM_SIZE } from "./internal/node-rules";
 export type { NodeRole, ScsiHardware } from "./internal/node-rules";

@@ -49,7 +49,7 @@ const RESET_TIMEOUT = "20m";
 export interface NodeLifecycle {
   /** The cluster name: Talos cluster name, kubeconfig context, Proxmox tag. */
   readonly clusterName: string;
-  /** The Talos version the nodes run, e.g. "v1.13.9". */
+  /** The Talos version the nodes run, e.g. "v1.14.1". */
   readonly talosVersion: string;
   /** Talos API client credentials (secret). */
   readonly clientConfiguration: pulumi.Output<ClientConfiguration>;

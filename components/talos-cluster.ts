@@ -14,6 +14,7 @@ import { healthGate, kubernetesReady } from "./health";
 import { ClusterSpec, NodePoolSpec, poolsWithPaths, readClusterArgs } from "./internal/cluster-args";
 import {
   checkLastUpdate,
+  configContractOf,
   LastUpdate,
   RecordedCluster,
   recordedCluster,
@@ -67,7 +68,10 @@ export interface TalosClusterArgs {
    * keeps this one: changing it would rebuild the cluster, and the last update's record refuses it.
    */
   name: string;
-  /** Talos version, a v1.13 release such as `"v1.13.9"`. A change rolls through the nodes one by one. */
+  /**
+   * Talos version, a v1.13 or v1.14 release such as `"v1.14.1"`. A change rolls through the nodes one by
+   * one; a v1.13 cluster moves to v1.14 that way too (one minor per update, with talosctl of the new minor).
+   */
   talosVersion: string;
   /** Kubernetes version the Talos minor supports, e.g. `"1.36.1"`. A change rolls the control plane. */
   kubernetesVersion: string;
@@ -295,6 +299,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         ...poolArgs(spec, spec.controlPlane, this.image),
         clusterName: spec.name,
         talosVersion: spec.talosVersion,
+        configContract: configContractOf(args.lastUpdate, spec),
         kubernetesVersion: spec.kubernetesVersion,
         vip: spec.vip.ip,
         vipProvider: spec.vip.provider,

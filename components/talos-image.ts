@@ -19,7 +19,7 @@ import {
 import * as talos from "./talos";
 
 export interface TalosImageArgs {
-  /** Talos version to boot and install, a v1.13 release such as `"v1.13.9"`. */
+  /** Talos version to boot and install, a v1.13 or v1.14 release such as `"v1.14.1"`. */
   talosVersion: string;
   /**
    * Official system extensions baked into the image (and into the installer, so installed nodes keep
@@ -59,7 +59,7 @@ export class TalosImage extends pulumi.ComponentResource {
 
   /** The schematic id: sha256 of the canonical schematic YAML. */
   public readonly schematicId: pulumi.Output<string>;
-  /** The installer image for `machine.install.image` and upgrades, e.g. `factory.talos.dev/nocloud-installer/<id>:v1.13.9`. */
+  /** The installer image for `machine.install.image` and upgrades, e.g. `factory.talos.dev/nocloud-installer/<id>:v1.14.1`. */
   public readonly installerImage: pulumi.Output<string>;
   /** Where Proxmox downloads the ISO from (for Proxmox nodes that do not have it yet). */
   public readonly isoUrl: pulumi.Output<string>;
@@ -69,7 +69,7 @@ export class TalosImage extends pulumi.ComponentResource {
   public readonly pveNodes: readonly string[];
   /** The extensions in the image, sorted. */
   public readonly extensions: readonly string[];
-  /** The Talos version of the image, e.g. "v1.13.9". */
+  /** The Talos version of the image, e.g. "v1.14.1". */
   public readonly talosVersion: string;
   /** Whether the image runs the QEMU guest agent, so VMs can enable theirs. */
   public readonly hasGuestAgent: boolean;

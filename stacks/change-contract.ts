@@ -11,6 +11,7 @@ export const EFFECTS = [
   "in place",
   "live config",
   "nodes join or leave",
+  "live config, rolling reboot",
   "staged config, rolling reboot",
   "rolling Kubernetes upgrade",
   "rolling Talos upgrade",
@@ -28,8 +29,10 @@ export const EFFECT_MEANINGS: Record<Effect, string> = {
     "the nodes' machine configs change and Talos applies them without a reboot, on every node concerned at once",
   "nodes join or leave":
     "new nodes are created, install and join; removed nodes are drained (control planes also leave etcd) one at a time before their VMs go",
+  "live config, rolling reboot":
+    "Talos v1.14 applies it live, but it takes effect only at a reboot: the config roll reboots the nodes it touched one at a time, drained, with a health gate after each",
   "staged config, rolling reboot":
-    "Talos needs a reboot for it: each config is staged, then the config roll reboots the nodes one at a time, drained, with a health gate after each",
+    "Talos v1.13 needs a reboot for it: each config is staged, then the config roll reboots the nodes one at a time, drained, with a health gate after each",
   "rolling Kubernetes upgrade": "`talosctl upgrade-k8s`, after which the configs follow the new version",
   "rolling Talos upgrade":
     "`talosctl upgrade` node by node in the upgrade order, drained, with a health gate after each; resumes where it stopped",
@@ -61,10 +64,15 @@ const PATCHES: ChangeCase[] = [
   {
     when: "sections Talos applies live",
     effect: "live config",
-    what: "for example machine.sysctls, kubelet, nodeLabels, cluster.*, and any document other than v1alpha1",
+    what: "on v1.14 everything but the sections below; on v1.13 for example machine.sysctls, kubelet, nodeLabels, cluster.*, and any document other than v1alpha1",
   },
   {
-    when: "other sections",
+    when: "on v1.14, etcd, environment, kernel modules, files, disk encryption",
+    effect: "live config, rolling reboot",
+    what: "Talos v1.14 applies every change live and never stages one; these take effect only at a boot (Talos's list, and machine.files, written while booting), so the library finds them (reboot-sections.ts) and the config roll reboots the nodes they touch. Any change to machine.kernel.modules counts, though an added module loads live",
+  },
+  {
+    when: "on v1.13, other sections",
     effect: "staged config, rolling reboot",
     what: "for example machine.files, udev or kubelet-unrelated features: v1.13.9 CanApplyImmediate lists what applies live; the rest is staged",
   },
@@ -123,8 +131,24 @@ export const CHANGE_CONTRACT: ContractRow[] = [
     key: "cluster.talosVersion",
     cases: [
       {
+        when: "a release of the same minor",
         effect: "rolling Talos upgrade",
-        what: "to another v1.13 release; the configs then carry the new installer image (live)",
+        what: "the configs then carry the new installer image (live)",
+      },
+      {
+        when: "v1.13 to v1.14",
+        effect: "rolling Talos upgrade",
+        what: "with talosctl v1.14 (the roll checks it first), node by node as for a patch, while the nodes run both minors; the configs keep the v1.13 contract until the next update, once every node runs v1.14 (through the provider 0.8.1 both contracts render the same configs)",
+      },
+      {
+        when: "down a minor, or over one",
+        effect: "refused",
+        what: "the roll moves Talos one minor per update, never down one: the newer etcd's data is not read by the older. The message gives the steps",
+      },
+      {
+        when: "to a minor that does not run the cluster's Kubernetes",
+        effect: "refused",
+        what: "while the roll goes the nodes run both minors: move Kubernetes into the new minor's range first",
       },
     ],
   },

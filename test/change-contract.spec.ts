@@ -79,6 +79,10 @@ const sysctl = { machine: { sysctls: { "vm.max_map_count": "262144" } } };
 const udevRule = {
   machine: { udev: { rules: ['SUBSYSTEM=="drm", KERNEL=="renderD*", GROUP="44", MODE="0660"'] } },
 };
+/** What only a boot puts in effect on Talos v1.14: etcd's settings, a kernel module. */
+const etcdArgs = { cluster: { etcd: { extraArgs: { "election-timeout": "5000" } } } };
+const kernelModule = { machine: { kernel: { modules: [{ name: "nbd" }] } } };
+const onTalos113 = (c: Cluster) => (c.talosVersion = "v1.13.9");
 const worker = (c: Cluster) => c.workerPools[0];
 const cilium = (c: Cluster) => (c.cilium ??= {});
 const cp = (c: Cluster) => c.controlPlane;
@@ -102,7 +106,27 @@ const CASES: Record<string, Case> = {
   },
   "proxmoxve:insecure": { config: { "proxmoxve:insecure": "true" } },
   "cluster.name": { edit: (c) => (c.name = "prod2") },
-  "cluster.talosVersion": { edit: (c) => (c.talosVersion = "v1.13.10") },
+  "cluster.talosVersion | a release of the same minor": {
+    base: (c) => (c.talosVersion = "v1.14.0"),
+    edit: (c) => (c.talosVersion = "v1.14.1"),
+  },
+  "cluster.talosVersion | v1.13 to v1.14": {
+    base: (c) => (c.talosVersion = "v1.13.9"),
+    edit: (c) => (c.talosVersion = "v1.14.1"),
+  },
+  "cluster.talosVersion | down a minor, or over one": { edit: (c) => (c.talosVersion = "v1.13.9") },
+  "cluster.talosVersion | to a minor that does not run the cluster's Kubernetes": {
+    base: (c) => {
+      c.talosVersion = "v1.13.9";
+      c.kubernetesVersion = "1.31.4";
+    },
+    // Kubernetes moves into the new minor's range in the same update: still refused, Talos first would
+    // run 1.31 on v1.14 nodes.
+    edit: (c) => {
+      c.talosVersion = "v1.14.1";
+      c.kubernetesVersion = "1.32.3";
+    },
+  },
   "cluster.kubernetesVersion": { edit: (c) => (c.kubernetesVersion = "1.36.2") },
   "cluster.network.cidr": { edit: (c) => (c.network.cidr = "10.20.0.0/23") },
   "cluster.network.gateway": { edit: (c) => (c.network.gateway = "10.20.0.254") },
@@ -136,7 +160,14 @@ const CASES: Record<string, Case> = {
   "cluster.controlPlane.configPatches | sections Talos applies live": {
     edit: (c) => (cp(c).configPatches = [sysctl]),
   },
-  "cluster.controlPlane.configPatches | other sections": { edit: (c) => (cp(c).configPatches = [udevRule]) },
+  "cluster.controlPlane.configPatches | on v1.14, etcd, environment, kernel modules, files, disk encryption":
+    {
+      edit: (c) => (cp(c).configPatches = [etcdArgs]),
+    },
+  "cluster.controlPlane.configPatches | on v1.13, other sections": {
+    base: onTalos113,
+    edit: (c) => (cp(c).configPatches = [udevRule]),
+  },
   "cluster.controlPlane.nodes | add": { edit: fiveControlPlanes },
   "cluster.controlPlane.nodes | remove": {
     base: fiveControlPlanes,
@@ -170,7 +201,12 @@ const CASES: Record<string, Case> = {
   "cluster.workerPools[].configPatches | sections Talos applies live": {
     edit: (c) => (worker(c).configPatches = [sysctl]),
   },
-  "cluster.workerPools[].configPatches | other sections": {
+  "cluster.workerPools[].configPatches | on v1.14, etcd, environment, kernel modules, files, disk encryption":
+    {
+      edit: (c) => (worker(c).configPatches = [kernelModule]),
+    },
+  "cluster.workerPools[].configPatches | on v1.13, other sections": {
+    base: onTalos113,
     edit: (c) => (worker(c).configPatches = [udevRule]),
   },
   "cluster.workerPools[].labels": { edit: (c) => (worker(c).labels = { "example.com/tier": "apps" }) },

@@ -173,9 +173,19 @@ describe("ControlPlane", () => {
     ["no nodes", { nodes: [] }, /args\.nodes: is empty/],
     ["a Kubernetes version Talos 1.13 does not run", { kubernetesVersion: "1.30.4" }, /runs 1\.31 to 1\.36/],
     [
-      "a Talos minor it renders no configs for",
-      { talosVersion: "v1.14.0" },
-      /args\.talosVersion: Talos v1\.14 is not supported/,
+      "a Talos minor it supports no more",
+      { talosVersion: "v1.12.6" },
+      /args\.talosVersion: Talos v1\.12 is not supported: this library supports v1\.13\.x and v1\.14\.x/,
+    ],
+    [
+      "a config contract newer than the nodes' minor",
+      { configContract: "v1.14" },
+      /args\.configContract: is v1\.14, newer than the nodes' v1\.13: a contract moves only once every node runs its minor/,
+    ],
+    [
+      "a config contract of no supported minor",
+      { configContract: "v1.12" },
+      /args\.configContract: "v1\.12" is not a config contract/,
     ],
     ["a VIP on a node", { vip: "10.0.0.12" }, /args\.vip: .*is a node's address/],
     ["a VIP outside the network", { vip: "10.9.0.10" }, /args\.vip: .*outside the node network/],

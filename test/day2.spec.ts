@@ -51,7 +51,7 @@ describe("day 2", () => {
   });
 
   it("rolls a Talos version bump through the upgrade machinery and the configs only", async () => {
-    const [before, after] = await bumped("prod", (c) => (c.talosVersion = "v1.13.10"));
+    const [before, after] = await bumped("prod", (c) => (c.talosVersion = "v1.14.2"));
     const changes = named(diff(before, after));
     expect(changes).to.deep.equal({
       "prod-upgrade-rollout": "updated",
@@ -67,9 +67,9 @@ describe("day 2", () => {
     });
     const rollout = one(after, COMMAND, "prod-upgrade-rollout").inputs.environment as Record<string, string>;
     expect(rollout).to.include({
-      TARGET_VERSION: "v1.13.10",
+      TARGET_VERSION: "v1.14.2",
       TARGET_IMAGE:
-        "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.13.10",
+        "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.14.2",
       ORDER: "workers-first",
     });
   });
@@ -97,7 +97,7 @@ describe("day 2", () => {
 
   it("leaves VMs, secrets, bootstrap and ISOs alone on a bump of Talos, extensions or Kubernetes", async () => {
     const bumps: ((c: Cluster) => void)[] = [
-      (c) => (c.talosVersion = "v1.13.10"),
+      (c) => (c.talosVersion = "v1.14.2"),
       (c) =>
         ((c.image as Cluster).extensions = [
           "siderolabs/qemu-guest-agent",
@@ -121,6 +121,33 @@ describe("day 2", () => {
       }
       expect(changes["homelab-upgrade-rollout"]).to.equal("updated");
     }
+  });
+
+  it("keeps the config contract through a roll to a new Talos minor, and moves it in the next update", async () => {
+    const contracts = (run: OfflineRun) =>
+      run.invokes
+        .filter((i) => i.token === "talos:machine/getConfiguration:getConfiguration")
+        .map((i) => i.args.talosVersion);
+    const on113 = exampleCluster("prod");
+    on113.talosVersion = "v1.13.9";
+    const running = succeeded(await runStack("prod", on113));
+    expect(contracts(running)).to.deep.equal(["v1.13", "v1.13"]);
+    // The update that rolls the nodes to v1.14 renders with the contract they all run: v1.13.
+    const rolling = succeeded(
+      await runStack("prod", exampleCluster("prod"), undefined, { previousOutputs: running.outputs }),
+    );
+    expect(contracts(rolling)).to.deep.equal(["v1.13", "v1.13"]);
+    expect(one(rolling, COMMAND, "prod-upgrade-rollout").inputs.environment).to.include({
+      TALOS_MINOR: "v1.14",
+      TARGET_VERSION: "v1.14.1",
+    });
+    // The next one, once the stack recorded every node on v1.14, moves it; a new stack starts there.
+    const next = succeeded(
+      await runStack("prod", exampleCluster("prod"), undefined, { previousOutputs: rolling.outputs }),
+    );
+    expect(contracts(next)).to.deep.equal(["v1.14", "v1.14"]);
+    expect(named(diff(rolling, next))).to.deep.equal({});
+    expect(contracts(succeeded(await runStack("prod")))).to.deep.equal(["v1.14", "v1.14"]);
   });
 
   it("rolls a Kubernetes bump with upgrade-k8s before any config apply", async () => {

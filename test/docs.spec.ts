@@ -42,7 +42,9 @@ describe("component reference (npm run docs)", function () {
       withChangeContract(readme, markdown) === readme,
       "README.md is out of date: run npm run docs",
     ).to.equal(true);
-    expect(markdown).to.match(/\| `cluster\.talosVersion` +\| +\| rolling Talos upgrade +\|/);
+    expect(markdown).to.match(
+      /\| `cluster\.talosVersion` +\| v1\.13 to v1\.14 +\| rolling Talos upgrade +\|/,
+    );
   });
 
   it("writes the impact report's examples into the README as npm run docs does", async function () {

@@ -62,11 +62,11 @@ describe("impact report", function () {
   this.timeout(120_000);
 
   it("upgrades every node of a Talos bump, drained, workers first one at a time, with the model's estimate", async () => {
-    const r = await report((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"), same);
+    const r = await report((text) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0"), same);
     expect(r.values.find((v) => v.name === "Talos")).to.deep.equal({
       name: "Talos",
-      from: "v1.13.8",
-      to: "v1.13.9",
+      from: "v1.14.0",
+      to: "v1.14.1",
     });
     expectEveryNode(r, ["drained upgrade", "live config"]);
     expect(r.steps).to.have.length(1);
@@ -78,14 +78,14 @@ describe("impact report", function () {
   });
 
   it("says downgrade where Talos goes down", async () => {
-    const r = await report(same, (text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"));
-    expect(r.nodes[0].actions[0].detail).to.equal("talosctl upgrade to v1.13.8 (a downgrade from v1.13.9)");
+    const r = await report(same, (text) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0"));
+    expect(r.nodes[0].actions[0].detail).to.equal("talosctl upgrade to v1.14.0 (a downgrade from v1.14.1)");
     expect(r.steps[0].what).to.match(/^Talos downgrade /);
   });
 
   it("follows upgrade.order and maxParallelWorkers in its batches, and shows them move", async () => {
     const r = await report(
-      (text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"),
+      (text) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0"),
       (text) =>
         text
           .replace("order: workers-first", "order: control-plane-first")
@@ -113,7 +113,7 @@ describe("impact report", function () {
     const upgrade = r.nodes[0].actions[0];
     expect(upgrade).to.deep.equal({
       action: "drained upgrade",
-      detail: "talosctl upgrade to the new schematic on v1.13.9",
+      detail: "talosctl upgrade to the new schematic on v1.14.1",
     });
     const schematic = r.changes.find((c) => c.name === "prod-image-schematic");
     expect(schematic?.impact).to.match(/^a new Image Factory schematic for the new extension list/);
@@ -147,11 +147,11 @@ describe("impact report", function () {
   it("names both targets of a combined bump: the Talos roll, then upgrade-k8s once", async () => {
     const r = await report(
       (text) =>
-        text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8").replace('"1.36.1"', '"1.36.0"'),
+        text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0").replace('"1.36.1"', '"1.36.0"'),
       same,
     );
     expect(r.values.map((v) => `${v.name} ${v.from} → ${v.to}`)).to.include.members([
-      "Talos v1.13.8 → v1.13.9",
+      "Talos v1.14.0 → v1.14.1",
       "Kubernetes 1.36.0 → 1.36.1",
     ]);
     expectEveryNode(r, ["drained upgrade", "Kubernetes upgrade", "live config"]);
@@ -162,13 +162,37 @@ describe("impact report", function () {
     ]);
   });
 
-  it("stages a patch that needs a reboot on the pool's nodes only, then reboots them one at a time", async () => {
+  const udevOnWorkers = (text: string) =>
+    text.replace(
+      "    workerPools:\n      - name: general\n",
+      '    workerPools:\n      - name: general\n        configPatches: [{ machine: { udev: { rules: ["KERNEL==\\"sd*\\", ATTR{queue/scheduler}=\\"none\\""] } } }]\n',
+    );
+  const onTalos113 = (text: string) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.13.9");
+
+  it("applies a patch live on Talos v1.14 where v1.13 stages it, and reboots for none", async () => {
+    const r = await report(same, udevOnWorkers);
+    for (const node of ["w-1", "w-2", "w-3"]) {
+      expect(actionsOf(r, node), node).to.deep.equal(["live config"]);
+    }
+    expect(actionsOf(r, "cp-1")).to.deep.equal([]);
+    expect(r.steps).to.deep.equal([]);
+  });
+
+  it("applies live what Talos v1.14 takes at boot, then reboots those nodes one at a time", async () => {
     const r = await report(same, (text) =>
       text.replace(
-        "    workerPools:\n      - name: general\n",
-        '    workerPools:\n      - name: general\n        configPatches: [{ machine: { udev: { rules: ["KERNEL==\\"sd*\\", ATTR{queue/scheduler}=\\"none\\""] } } }]\n',
+        "    controlPlane:\n",
+        "    controlPlane:\n      configPatches: [{ cluster: { etcd: { extraArgs: { election-timeout: '5000' } } } }]\n",
       ),
     );
+    expect(actionsOf(r, "cp-1")).to.deep.equal(["live config, then a drained reboot"]);
+    expect(actionsOf(r, "w-1")).to.deep.equal([]);
+    expect(r.steps).to.have.length(1);
+    expect(r.steps[0].batches).to.deep.equal([["cp-1"], ["cp-2"], ["cp-3"]]);
+  });
+
+  it("stages a patch that needs a reboot on Talos v1.13 on the pool's nodes only, then reboots them one at a time", async () => {
+    const r = await report(onTalos113, (text) => udevOnWorkers(onTalos113(text)));
     expect(actionsOf(r, "w-1")).to.deep.equal(["staged config, then a drained reboot"]);
     expect(actionsOf(r, "cp-1")).to.deep.equal([]);
     expect(r.steps).to.have.length(1);
@@ -201,7 +225,7 @@ describe("impact report", function () {
   describe("npm run plan -- --format", () => {
     const earlier = join(work, "prod-1.13.8");
     before(() => {
-      const file = stackFile("Pulumi.prod", PROD.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"));
+      const file = stackFile("Pulumi.prod", PROD.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0"));
       const made = plan("--config-file", file, "--out", earlier);
       expect(made.status, made.stderr).to.equal(0);
     });
@@ -219,9 +243,9 @@ describe("impact report", function () {
       const result = plan("--stack", "prod", "--against", earlier, "--format", "markdown");
       expect(result.status, result.stderr).to.equal(0);
       expect(result.stdout).to.match(/^\*\*Impact on stack `prod`\*\*\n/);
-      expect(result.stdout).to.include("| Talos | `v1.13.8` | `v1.13.9` |");
+      expect(result.stdout).to.include("| Talos | `v1.14.0` | `v1.14.1` |");
       expect(result.stdout).to.include(
-        "| w-1 | worker, pool general | drained upgrade (talosctl upgrade to v1.13.9); then live config",
+        "| w-1 | worker, pool general | drained upgrade (talosctl upgrade to v1.14.1); then live config",
       );
       expect(result.stdout).to.include("w-1 → w-2 → w-3 → cp-1 → cp-2 → cp-3");
       expect(result.stdout).to.include("<details><summary>Resources</summary>");

@@ -83,7 +83,7 @@ describe("the npm package", function () {
     };
     // talos-proxmox/testing computes the schematic id as Image Factory does (default extensions).
     expect(result.installerImage).to.equal(
-      "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.13.9",
+      "factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.14.1",
     );
     expect(result.endpoint).to.equal("https://10.30.0.50:6443");
     expect(result.serviceRanges).to.deep.equal({ "range-global": "10.30.0.200-10.30.0.209" });

@@ -48,7 +48,7 @@ describe("offline plan (npm run plan)", function () {
     }
     const outputs = JSON.parse(readFileSync(join(out, "outputs.json"), "utf8")) as Record<string, unknown>;
     expect(outputs.installerImage).to.match(
-      /^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.13\.9$/,
+      /^factory\.talos\.dev\/nocloud-installer\/[0-9a-f]{64}:v1\.14\.1$/,
     );
     const topology = readFileSync(join(out, "topology.mmd"), "utf8");
     expect(topology).to.match(/^flowchart TB\n/);
@@ -210,11 +210,11 @@ describe("offline plan (npm run plan)", function () {
     });
 
     it("shows each resource a Talos bump changes, with its effect, most disruptive first", () => {
-      const result = against((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10"));
+      const result = against((text) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.2"));
       expect(result.status, result.stderr).to.equal(0);
       const lines = result.stdout.slice(result.stdout.indexOf("Resources:\n")).trim().split("\n");
       expect(lines[1]).to.match(
-        /^update +rolling Talos upgrade +prod-upgrade-rollout +talosctl upgrade from v1\.13\.9 to v1\.13\.10, node by node/,
+        /^update +rolling Talos upgrade +prod-upgrade-rollout +talosctl upgrade from v1\.14\.1 to v1\.14\.2, node by node/,
       );
       expect(lines.filter((l) => / live config +prod-.*-config /.test(l))).to.have.length(6);
       expect(lines.at(-1)).to.equal(
@@ -222,32 +222,31 @@ describe("offline plan (npm run plan)", function () {
       );
     });
 
-    it("shows a patch Talos cannot apply live as staged, then rolled", () => {
+    it("shows a patch Talos v1.14 puts in effect only at a boot as applied live, then rolled", () => {
       const result = against((text) =>
         text.replace(
           "    workerPools:\n      - name: general\n",
-          '    workerPools:\n      - name: general\n        configPatches: [{ machine: { udev: { rules: ["KERNEL==\\"sd*\\", ATTR{queue/scheduler}=\\"none\\""] } } }]\n',
+          "    workerPools:\n      - name: general\n        configPatches: [{ machine: { kernel: { modules: [{ name: nbd }] } } }]\n",
         ),
       );
       expect(result.status, result.stderr).to.equal(0);
-      expect(result.stdout.match(/staged config, rolling reboot +prod-general-w-\d-config/g)).to.have.length(
-        3,
-      );
+      expect(result.stdout.match(/live config, rolling reboot +prod-general-w-\d-config/g)).to.have.length(3);
+      expect(result.stdout).to.not.include("staged config, rolling reboot");
     });
 
     it("says downgrade where a version goes down, and names both targets of a combined bump", () => {
       // Issue 19, item 7: a downgrade previewed as an upgrade.
-      const talosDown = against((text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"));
+      const talosDown = against((text) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0"));
       expect(talosDown.status, talosDown.stderr).to.equal(0);
       expect(talosDown.stdout).to.include(
-        "talosctl upgrade from v1.13.9 to v1.13.8 (a downgrade, which Talos's installer allows within a minor)",
+        "talosctl upgrade from v1.14.1 to v1.14.0 (a downgrade, which Talos's installer allows within a minor)",
       );
       const both = against((text) =>
-        text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.10").replace('"1.36.1"', '"1.36.0"'),
+        text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.2").replace('"1.36.1"', '"1.36.0"'),
       );
       expect(both.status, both.stderr).to.equal(0);
       expect(both.stdout).to.include(
-        "talosctl upgrade from v1.13.9 to v1.13.10, node by node, drained, health-gated; then talosctl upgrade-k8s from 1.36.1 to 1.36.0 (a downgrade, within its minor, which upgrade-k8s allows)",
+        "talosctl upgrade from v1.14.1 to v1.14.2, node by node, drained, health-gated; then talosctl upgrade-k8s from 1.36.1 to 1.36.0 (a downgrade, within its minor, which upgrade-k8s allows)",
       );
     });
 

@@ -34,9 +34,9 @@ const rows: Row[] = [
   },
   {
     what: "a Talos version without v",
-    edit: (c) => (c.talosVersion = "1.13.9"),
+    edit: (c) => (c.talosVersion = "1.14.1"),
     path: "cluster.talosVersion",
-    message: /Add the "v": "v1.13.9"/,
+    message: /Add the "v": "v1.14.1"/,
   },
   {
     what: "a Kubernetes version with v",
@@ -342,22 +342,29 @@ const rows: Row[] = [
   },
   {
     what: "a Kubernetes version the Talos minor does not support",
-    edit: (c) => (c.kubernetesVersion = "1.37.0"),
+    edit: (c) => (c.kubernetesVersion = "1.31.4"),
     path: "cluster.kubernetesVersion",
-    message: /Kubernetes 1.37.0 is not supported by Talos v1.13, which runs 1.31 to 1.36/,
+    message: /Kubernetes 1.31.4 is not supported by Talos v1.14, which runs 1.32 to 1.37/,
   },
   {
     what: "a Talos minor older than the config documents the patches use",
     edit: (c) => (c.talosVersion = "v1.12.6"),
     path: "cluster.talosVersion",
     message:
-      /Talos v1\.12 is not supported: this library renders v1\.13\.x machine configs .*Use a v1\.13\.x release, e\.g\. "v1\.13\.9"/,
+      /Talos v1\.12 is not supported: this library supports v1\.13\.x and v1\.14\.x .*Use one of them, e\.g\. "v1\.14\.1"/,
   },
   {
-    what: "a Talos minor newer than the provider's machinery",
-    edit: (c) => (c.talosVersion = "v1.14.0-rc.1"),
+    what: "a Talos minor newer than every one it supports",
+    edit: (c) => (c.talosVersion = "v1.15.0"),
     path: "cluster.talosVersion",
-    message: /Talos v1\.14 is not supported/,
+    message: /Talos v1\.15 is not supported/,
+  },
+  {
+    what: "a Talos v1.14 document in a patch, which the provider's v1.13 machinery cannot load",
+    edit: (c) => (c.workerPools[0].configPatches = [{ apiVersion: "v1alpha1", kind: "KubeletConfig" }]),
+    path: "cluster.workerPools[0].configPatches[0]",
+    message:
+      /is a KubeletConfig document, which Talos v1\.14 added: the Talos provider 0\.8\.1 loads patches with its v1\.13 machinery/,
   },
   {
     what: "an unknown CNI",

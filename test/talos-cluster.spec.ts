@@ -338,7 +338,7 @@ describe("TalosCluster: what it builds", function () {
       cni: "cilium",
       vip: "192.168.10.50",
       vipProvider: "talos",
-      talosVersion: "v1.13.9",
+      talosVersion: "v1.14.1",
       kubernetesVersion: "1.36.1",
     });
     expect(stack.outputs?.endpoint).to.equal("https://192.168.10.50:6443");

@@ -328,7 +328,7 @@ export const IMPACT_EXAMPLES: {
 }[] = [
   {
     title: "A Talos patch release",
-    before: (text) => text.replace("talosVersion: v1.13.9", "talosVersion: v1.13.8"),
+    before: (text) => text.replace("talosVersion: v1.14.1", "talosVersion: v1.14.0"),
     after: (text) => text,
   },
   {

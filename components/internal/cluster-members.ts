@@ -12,7 +12,7 @@ import { Problem, show } from "./validation";
 export interface JoiningPool {
   /** The pool's image: its Talos version must be the cluster's. */
   image: {
-    /** e.g. "v1.13.9". */
+    /** e.g. "v1.14.1". */
     talosVersion: string;
     /** The image's system extensions. */
     extensions: readonly string[];

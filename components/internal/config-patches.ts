@@ -45,6 +45,66 @@ export const DEPRECATED_FIELDS: Readonly<Record<string, string>> = {
   "cluster.etcd.subnet": "cluster.etcd.advertisedSubnets",
 };
 
+/**
+ * Config documents Talos v1.14 added (registered in pkg/machinery v1.14.1 config/types, not in v1.13.9).
+ * The Talos provider 0.8.1 loads patches with its machinery v1.13 (terraform-provider-talos v0.11.0,
+ * configpatcher.LoadPatches), which refuses them ("not registered": test/talos-validation.spec.ts), so
+ * the apply would fail on the first node. Talos v1.14 still reads the v1alpha1 fields they replace.
+ */
+export const TALOS_114_DOCUMENTS: readonly string[] = [
+  "BGPInstanceConfig",
+  "CRIBaseRuntimeSpecConfig",
+  "CRICustomizationConfig",
+  "ContainerConfig",
+  "DiscoveryIdentityConfig",
+  "DiscoveryServiceConfig",
+  "EtcFileConfig",
+  "FilesystemScrubConfig",
+  "FilesystemTrimConfig",
+  "HTTPProbeConfig",
+  "ImageCacheConfig",
+  "KernelModuleConfig",
+  "KubeAPIServerCAConfig",
+  "KubeAPIServerConfig",
+  "KubeAdmissionControlConfig",
+  "KubeAggregatorCAConfig",
+  "KubeAuditPolicyConfig",
+  "KubeAuthenticationConfig",
+  "KubeAuthorizerConfig",
+  "KubeClusterConfig",
+  "KubeControllerManagerConfig",
+  "KubeCoreDNSConfig",
+  "KubeCredentialProviderConfig",
+  "KubeEtcdEncryptionConfig",
+  "KubeExternalManifestConfig",
+  "KubeFlannelCNIConfig",
+  "KubeInlineManifestConfig",
+  "KubeNetworkConfig",
+  "KubeNodeConfig",
+  "KubePrismConfig",
+  "KubeProxyConfig",
+  "KubeSchedulerConfig",
+  "KubeServiceAccountConfig",
+  "KubeStaticPodConfig",
+  "KubeTalosAPIAccessConfig",
+  "KubeletConfig",
+  "LVMLogicalVolumeConfig",
+  "LVMVolumeGroupConfig",
+  "RAIDArrayConfig",
+  "SecurityProfileConfig",
+  "SysctlConfig",
+  "SysfsConfig",
+  "UdevRulesConfig",
+  "UnattendedInstallConfig",
+  "VethConfig",
+];
+
+/** The kind of a typed document that Talos v1.14 added, if it is one. */
+function talos114Kind(doc: unknown): string | undefined {
+  const kind = (doc as { kind?: unknown } | null)?.kind;
+  return typeof kind === "string" && TALOS_114_DOCUMENTS.includes(kind) ? kind : undefined;
+}
+
 function has(doc: unknown, dotted: string): boolean {
   let node = doc;
   for (const key of dotted.split(".")) {
@@ -97,14 +157,31 @@ export function checkConfigPatches(patches: readonly string[], path: string): Pr
       const where = linePos ? ` (line ${linePos[0].line}, column ${linePos[0].col})` : "";
       return [{ path: at, message: `is not valid YAML${where}: ${message.split("\n")[0]} Fix the patch.` }];
     }
-    return documents
-      .flatMap((d) => deprecatedIn(d.toJS()))
-      .map((field) => ({
-        path: at,
-        message:
-          `sets ${show(field)}, which Talos v1.13 deprecates and this library's v1.13 configs replace. ` +
-          `Use ${DEPRECATED_FIELDS[field]} instead.`,
-      }));
+    const values = documents.map((d) => d.toJS() as unknown);
+    return [
+      ...values.flatMap((doc) => {
+        const kind = talos114Kind(doc);
+        return kind === undefined
+          ? []
+          : [
+              {
+                path: at,
+                message:
+                  `is a ${kind} document, which Talos v1.14 added: the Talos provider 0.8.1 loads patches with its ` +
+                  `v1.13 machinery, which does not know it, and the apply would fail. Set the v1alpha1 fields it ` +
+                  `replaces instead (Talos v1.14 still reads them).`,
+              },
+            ];
+      }),
+      ...values
+        .flatMap((doc) => deprecatedIn(doc))
+        .map((field) => ({
+          path: at,
+          message:
+            `sets ${show(field)}, which Talos v1.13 deprecates and this library's configs replace. ` +
+            `Use ${DEPRECATED_FIELDS[field]} instead.`,
+        })),
+    ];
   });
 }
 

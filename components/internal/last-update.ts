@@ -9,7 +9,7 @@ import { NodePoolSpec, NodeSpec, ClusterSpec, poolsWithPaths, WorkerPoolSpec } f
 import { DEFAULT_SCSI_HARDWARE, PREVIOUS_DEFAULT_SCSI_HARDWARE } from "./node-rules";
 import { QEMU_GUEST_AGENT } from "./schematic";
 import { Problem, show } from "./validation";
-import { checkKubernetesMove } from "./versions";
+import { checkKubernetesMove, checkTalosMove, isTalosVersion, talosMinor } from "./versions";
 
 /**
  * What the last update of this cluster recorded: the stack outputs `nodes`, `cluster` and `endpoint`
@@ -23,6 +23,27 @@ export interface LastUpdate {
   cluster?: unknown;
   /** The output `endpoint` (`https://<vip>:6443`), which stacks older than `cluster` have. @default none */
   endpoint?: unknown;
+}
+
+/**
+ * The config contract of this update: the minor every node ran at the last update (the record of a
+ * successful update; a failed one keeps the one before), so a minor upgrade moves it in the update after
+ * its roll, when no node runs the old minor any more. A new stack's is its own minor. Unknown (a record
+ * written before talos-proxmox 0.4 kept versions, or no last update given): the contract the cluster
+ * was created with, which ControlPlane keeps in its secrets.
+ */
+export function configContractOf(
+  lastUpdate: LastUpdate | undefined,
+  cluster: ClusterSpec,
+): string | undefined {
+  if (lastUpdate === undefined) {
+    return undefined;
+  }
+  if (lastUpdate.cluster === undefined && lastUpdate.nodes === undefined) {
+    return talosMinor(cluster.talosVersion);
+  }
+  const recorded = (lastUpdate.cluster ?? {}) as Partial<RecordedCluster>;
+  return isTalosVersion(recorded.talosVersion) ? talosMinor(recorded.talosVersion) : undefined;
 }
 
 /** Every change the last update's record refuses. */
@@ -434,8 +455,9 @@ function checkClusterKept(previous: unknown, previousEndpoint: unknown, cluster:
       path: "vip.provider",
       message:
         `would hand the API address of the running cluster from ${show(recorded.vipProvider)} to ` +
-        `${show(cluster.vip.provider)}. kube-vip's kubeconfig is a machine.files entry, which Talos applies only ` +
-        `at a reboot (v1.13.9 CanApplyImmediate), so the control planes would switch one reboot at a time, ` +
+        `${show(cluster.vip.provider)}. kube-vip's kubeconfig is a machine.files entry, which Talos writes only ` +
+        `at a boot (v1.13.9 CanApplyImmediate stages it; v1.14.1 writes files in its boot sequence), so the ` +
+        `control planes would switch one reboot at a time, ` +
         `some holding the address through Talos and others through kube-vip meanwhile. Keep ` +
         `${show(recorded.vipProvider)}.`,
     });
@@ -443,6 +465,17 @@ function checkClusterKept(previous: unknown, previousEndpoint: unknown, cluster:
   if (typeof recorded.kubernetesVersion === "string") {
     problems.push(
       ...checkKubernetesMove(recorded.kubernetesVersion, cluster.kubernetesVersion, "kubernetesVersion"),
+    );
+  }
+  if (isTalosVersion(recorded.talosVersion)) {
+    problems.push(
+      ...checkTalosMove(
+        recorded.talosVersion,
+        cluster.talosVersion,
+        typeof recorded.kubernetesVersion === "string" ? recorded.kubernetesVersion : undefined,
+        cluster.kubernetesVersion,
+        "talosVersion",
+      ),
     );
   }
   const endpointVip =

@@ -169,6 +169,8 @@ export const TALOS_RELEASES: readonly string[] = [
   "v1.13.7",
   "v1.13.8",
   "v1.13.9",
+  "v1.14.0",
+  "v1.14.1",
 ];
 
 /** Versions of the cilium chart at https://helm.cilium.io/. */

@@ -2,36 +2,36 @@
  * Version formats. Talos versions carry a `v` (`v1.13.9`); Kubernetes versions do not (`1.36.1`),
  * which is what the Talos provider and `talosctl upgrade-k8s --to` expect.
  */
+import { TALOS_RELEASES } from "./releases";
 import { Problem, show } from "./validation";
 
 const TALOS_VERSION = /^v(\d+)\.(\d+)\.(\d+)(-(alpha|beta|rc)\.\d+)?$/;
 const KUBERNETES_VERSION = /^(\d+)\.(\d+)\.(\d+)$/;
 
 /**
- * A Talos release of a minor this library renders configs for. The patches use documents that exist
- * from v1.13 on (HostnameConfig, LinkAliasConfig, Layer2VIPConfig; `machine.network` is deprecated in
- * v1.13), and the Talos provider 0.8.1 renders configs with Talos machinery v1.13: older minors reject
- * those documents, and a newer minor's config contract is unknown to the provider.
+ * A Talos release of a minor this library supports (TALOS_SUPPORT). The patches use documents that
+ * exist from v1.13 on (HostnameConfig, LinkAliasConfig, Layer2VIPConfig), and the Talos provider 0.8.1
+ * renders configs with its machinery v1.13 whatever minor the nodes run; v1.14 nodes take those configs
+ * (test/talos-validation.spec.ts judges them with machinery v1.14.1).
  */
 export function checkTalosVersion(version: string, path: string): Problem[] {
   if (!TALOS_VERSION.test(version)) {
     const fix = /^\d/.test(version)
       ? ` Add the "v": "v${version}".`
-      : ` Use a release tag such as "v1.13.9".`;
+      : ` Use a release tag such as "${NEWEST_SUPPORTED}".`;
     return [{ path, message: `${show(version)} is not a Talos release version (vMAJOR.MINOR.PATCH).${fix}` }];
   }
   const minor = talosMinor(version);
-  if (KUBERNETES_SUPPORT[minor] !== undefined) {
+  if (TALOS_SUPPORT[minor] !== undefined) {
     return [];
   }
-  const supported = Object.keys(KUBERNETES_SUPPORT).map((m) => `${m}.x`);
+  const supported = Object.keys(TALOS_SUPPORT).map((m) => `${m}.x`);
   return [
     {
       path,
       message:
-        `Talos ${minor} is not supported: this library renders ${supported.join(", ")} machine configs ` +
-        `(HostnameConfig, LinkAliasConfig and Layer2VIPConfig documents, through the Talos provider 0.8.1 ` +
-        `and its v1.13 machinery). Use a ${supported.join(" or ")} release, e.g. "v1.13.9".`,
+        `Talos ${minor} is not supported: this library supports ${supported.join(" and ")} (each with its ` +
+        `Kubernetes range, validated by that minor's machinery). Use one of them, e.g. "${NEWEST_SUPPORTED}".`,
     },
   ];
 }
@@ -46,6 +46,11 @@ export function checkKubernetesVersion(version: string, path: string): Problem[]
   return [{ path, message: `${show(version)} is not a Kubernetes version (MAJOR.MINOR.PATCH).${fix}` }];
 }
 
+/** Whether a value is a well-formed Talos version (`v1.14.1`, `v1.15.0-rc.1`). */
+export function isTalosVersion(version: unknown): version is string {
+  return typeof version === "string" && TALOS_VERSION.test(version);
+}
+
 /** `v1.13.9` -> `v1.13`: the version contract of secrets and machine configs. */
 export function talosMinor(version: string): string {
   const match = TALOS_VERSION.exec(version);
@@ -55,16 +60,46 @@ export function talosMinor(version: string): string {
   return `v${match[1]}.${match[2]}`;
 }
 
+/** What the library knows of a Talos minor it supports, each fact from that minor's machinery. */
+export interface TalosMinorSupport {
+  /** The Kubernetes minors it runs, oldest and newest (compatibility/talos1NN Minimum/MaximumKubernetesVersion). */
+  kubernetes: readonly [string, string];
+  /** The oldest Talos release that may upgrade to it (MinimumHostUpgradeVersion). */
+  upgradeFrom: string;
+  /** The etcd its control planes run unless a patch pins another (constants.DefaultEtcdVersion). */
+  etcd: string;
+  /**
+   * How a config change that needs a reboot reaches the node. `staged`: the Talos provider's
+   * `staged_if_needing_reboot` dry run finds it (the node answers REBOOT to an AUTO dry run) and stages
+   * it; the config roll reboots the nodes holding a staged config. `live`: the node applies every change
+   * live and never answers REBOOT, so the provider never stages; the library finds the changes that
+   * need a reboot itself (components/internal/reboot-sections.ts) and the config roll reboots the nodes they touch.
+   */
+  rebootChanges: "staged" | "live";
+}
+
 /**
- * Kubernetes minors each supported Talos minor runs, oldest to newest: the Talos minors this library
- * renders configs for. Source: the Talos support matrix,
- * https://docs.siderolabs.com/talos/v1.13/getting-started/support-matrix (column 1.13). A newer Talos
- * minor needs patches checked against its config documents, a row here, and a Talos provider whose
- * machinery knows it (0.8.1 bundles Talos 1.13).
+ * The Talos minors this library supports. Sources: github.com/siderolabs/talos/pkg/machinery v1.13.9 and
+ * v1.14.1, compatibility/talos113/talos113.go and compatibility/talos114/talos114.go, constants/constants.go;
+ * the apply modes: talos v1.14.1 internal/app/machined/internal/server/v1alpha1/v1alpha1_server.go
+ * (ApplyConfiguration: AUTO always applies without a reboot, REBOOT is refused on a configured node) and
+ * siderolabs/docs daf3cbe public/talos/v1.14/.../editing-machine-configuration.mdx ("machine configuration
+ * is always applied to the running node without a reboot").
  */
-export const KUBERNETES_SUPPORT: Readonly<Record<string, readonly [string, string]>> = {
-  "v1.13": ["1.31", "1.36"],
+export const TALOS_SUPPORT: Readonly<Record<string, TalosMinorSupport>> = {
+  "v1.13": { kubernetes: ["1.31", "1.36"], upgradeFrom: "v1.11.0", etcd: "v3.6.12", rebootChanges: "staged" },
+  "v1.14": { kubernetes: ["1.32", "1.37"], upgradeFrom: "v1.12.0", etcd: "v3.7.1", rebootChanges: "live" },
 };
+
+/** The newest Talos release of a supported minor the release list knows (the examples' suggestion). */
+export const NEWEST_SUPPORTED = TALOS_RELEASES.filter((r) => TALOS_SUPPORT[talosMinor(r)] !== undefined).at(
+  -1,
+);
+
+/** Kubernetes minors each supported Talos minor runs, oldest to newest (from TALOS_SUPPORT). */
+export const KUBERNETES_SUPPORT: Readonly<Record<string, readonly [string, string]>> = Object.fromEntries(
+  Object.entries(TALOS_SUPPORT).map(([minor, support]) => [minor, support.kubernetes]),
+);
 
 function minorNumber(version: string): number {
   return Number(version.split(".")[1]);
@@ -144,6 +179,117 @@ export function checkKubernetesMove(from: string, to: string, path: string): Pro
     ];
   }
   return [];
+}
+
+/**
+ * A config contract a cluster's configs may be rendered with: a supported minor ("v1.14"), never newer
+ * than the minor the nodes install (a node of an older minor does not know what a newer contract turns on).
+ */
+export function checkConfigContract(contract: string, talosVersion: string, path: string): Problem[] {
+  const match = /^v(\d+)\.(\d+)$/.exec(contract);
+  if (!match || TALOS_SUPPORT[contract] === undefined) {
+    return [
+      {
+        path,
+        message: `${show(contract)} is not a config contract of a supported minor (${Object.keys(TALOS_SUPPORT).join(", ")}). Leave it unset to keep the cluster's.`,
+      },
+    ];
+  }
+  if (minorNumber(contract) > minorNumber(talosVersion)) {
+    return [
+      {
+        path,
+        message: `is ${contract}, newer than the nodes' ${talosMinor(talosVersion)}: a contract moves only once every node runs its minor.`,
+      },
+    ];
+  }
+  return [];
+}
+
+/**
+ * A Talos move the roll can make from the version the last update ran: within a minor, or to the next
+ * supported minor, one minor per update (Talos's upgrade guide; each minor names the oldest release that
+ * may upgrade to it, compatibility/talos1NN MinimumHostUpgradeVersion). Across minors the nodes run both
+ * minors while the roll goes, so the Kubernetes the cluster runs must be one both run, and Kubernetes
+ * moves only within what both support in that update. Never down a minor: the etcd of the newer minor
+ * (3.7 on v1.14) has written data the older one's etcd (3.6) reads only after etcd's own downgrade
+ * (`talosctl etcd downgrade validate|enable`, siderolabs/docs v1.14 etcd-maintenance.mdx), which no roll
+ * here runs. `from` and `fromKubernetes` are what the last update ran; both versions passed their checks.
+ */
+export function checkTalosMove(
+  from: string,
+  to: string,
+  fromKubernetes: string | undefined,
+  toKubernetes: string,
+  path: string,
+): Problem[] {
+  const [fromMinor, toMinor] = [talosMinor(from), talosMinor(to)];
+  if (fromMinor === toMinor) {
+    return [];
+  }
+  if (minorNumber(to) < minorNumber(from)) {
+    const etcd = TALOS_SUPPORT[fromMinor]?.etcd;
+    return [
+      {
+        path,
+        message:
+          `${show(to)} would take the running cluster from ${from} down to ${toMinor}: its etcd${etcd ? ` (${etcd})` : ""} ` +
+          `has written data an older etcd reads only after etcd's own downgrade, which the roll does not run. Keep ` +
+          `${fromMinor}.x (a newer patch rolls as usual). Going back is by hand: talosctl etcd downgrade validate, then ` +
+          `enable, the older etcd's version (Talos's etcd maintenance guide), then talosctl upgrade of each node to ` +
+          `the ${toMinor} installer.`,
+      },
+    ];
+  }
+  const next = `v1.${minorNumber(from) + 1}`;
+  if (toMinor !== next) {
+    return [
+      {
+        path,
+        message:
+          `${show(to)} would take the running cluster from ${from} over ${next}: the roll moves Talos one minor per ` +
+          `update. Set the newest ${next}.x release and run pulumi up, then go on to ${to}.`,
+      },
+    ];
+  }
+  const problems: Problem[] = [];
+  const upgradeFrom = TALOS_SUPPORT[toMinor]?.upgradeFrom;
+  if (upgradeFrom !== undefined && compareVersions(from, upgradeFrom) < 0) {
+    problems.push({
+      path,
+      message:
+        `${show(to)}: Talos ${toMinor} upgrades from ${upgradeFrom} or newer (its MinimumHostUpgradeVersion), and ` +
+        `the cluster runs ${from}. Roll to the newest ${fromMinor}.x first, then to ${to}.`,
+    });
+  }
+  // The Kubernetes minors both run (a minor this library no longer supports constrains nothing here).
+  const [oldest, newest] = [TALOS_SUPPORT[fromMinor], TALOS_SUPPORT[toMinor]]
+    .filter((support) => support !== undefined)
+    .map((support) => support.kubernetes)
+    .reduce(([a, b], [c, d]) => [
+      minorNumber(a) > minorNumber(c) ? a : c,
+      minorNumber(b) < minorNumber(d) ? b : d,
+    ]);
+  const both = (version: string) =>
+    minorNumber(version) >= minorNumber(oldest) && minorNumber(version) <= minorNumber(newest);
+  if (fromKubernetes !== undefined && !both(fromKubernetes)) {
+    problems.push({
+      path,
+      message:
+        `${show(to)}: the cluster runs Kubernetes ${fromKubernetes}, and its nodes would run it on both minors through ` +
+        `the roll, but both run only ${oldest} to ${newest}. Keep talosVersion at ${from}, move kubernetesVersion ` +
+        `into ${oldest} to ${newest} and run pulumi up, then move Talos.`,
+    });
+  } else if (fromKubernetes !== toKubernetes && !both(toKubernetes)) {
+    problems.push({
+      path: "kubernetesVersion",
+      message:
+        `is ${toKubernetes}, outside ${oldest} to ${newest}, which both Talos ${fromMinor} and ${toMinor} run, in the ` +
+        `update that moves Talos from ${from} to ${to}: while it rolls, nodes run both minors. Keep kubernetesVersion ` +
+        `at ${fromKubernetes ?? "the running version"} for this update, then move it once every node runs ${toMinor}.`,
+    });
+  }
+  return problems;
 }
 
 /** `v1.13.9` or `1.18.6` -> `1.13` / `1.18`: the minor a release belongs to. */

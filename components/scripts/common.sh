@@ -22,7 +22,7 @@ require_talosctl() {
   local client
   client=$(talosctl version --client --short 2>/dev/null | grep -o 'v[0-9][0-9]*\.[0-9][0-9]*' | head -n 1 || true)
   [ "$client" = "$TALOS_MINOR" ] ||
-    fail "talosctl is ${client:-of unknown version}, but the cluster runs Talos $TALOS_MINOR. Install talosctl $TALOS_MINOR.x and run pulumi up again."
+    fail "talosctl is ${client:-of unknown version}, but the cluster runs (or rolls to) Talos $TALOS_MINOR. Install talosctl $TALOS_MINOR.x and run pulumi up again."
 }
 
 # Runs a command that reports its progress a line per step (talosctl v1.13.9 pkg/reporter/reporter.go
@@ -36,6 +36,18 @@ quiet() {
   "$@" >"$out" 2>&1 || status=$?
   [ "$status" -eq 0 ] || tail -n 20 "$out" >&2
   rm -f "$out"
+  return "$status"
+}
+
+# `talosctl get`, its stderr shown only when it fails: talosctl v1.14 warns on stderr, once per call, about
+# a node older than itself (v1.14.1 cmd/talosctl/pkg/talos/helpers/checks.go ClientVersionCheck), which
+# during a minor roll is every node at every step, and would land in Pulumi's state (see quiet).
+talos_get() {
+  local err status=0
+  err=$(mktemp "$work/get.XXXXXX")
+  talosctl "$@" 2>"$err" || status=$?
+  [ "$status" -eq 0 ] || cat "$err" >&2
+  rm -f "$err"
   return "$status"
 }
 

@@ -28,28 +28,81 @@ left_cordoned() {
 
 # "staged" or "applied" (talos_config_state, common.sh) for the node at $1.
 config_state() {
-  talosctl -e "$(answering_control_plane "$1")" -n "$1" get machineconfig -o json | talos_config_state
+  talos_get -e "$(answering_control_plane "$1")" -n "$1" get machineconfig -o json | talos_config_state
 }
 
-# A step of roll_cluster: reboots a node that holds a staged config. The reboot cordons and drains the
+# The Talos minor node $1 runs (its Version resource, as running_version in rollout.sh reads it).
+node_minor() {
+  talos_get -e "$(answering_control_plane "$1")" -n "$1" get version -o json | talos_spec_values version |
+    grep -o '^v[0-9][0-9]*\.[0-9][0-9]*' | head -n 1
+}
+
+# The config roll's reboot digests (REBOOT_DIGESTS, "name=digest ..."; unset in the other rolls): the
+# digest of what of node $1's config only a boot puts in effect on Talos v1.14 (reboot-sections.ts), and
+# the one of the config it last booted into, which the roll keeps on its Node as an annotation.
+wanted_digest() {
+  local pair
+  for pair in ${REBOOT_DIGESTS:-}; do
+    [ "${pair%%=*}" != "$1" ] || { echo "${pair#*=}"; return 0; }
+  done
+}
+BOOT_DIGEST=talos-proxmox/boot-config-digest
+booted_digest() {
+  kubectl get node "$1" -o jsonpath="{.metadata.annotations.$BOOT_DIGEST}"
+}
+record_digest() {
+  [ -n "$2" ] || return 0
+  [ "$(booted_digest "$1")" != "$2" ] || return 0
+  kubectl annotate node "$1" --overwrite "$BOOT_DIGEST=$2" >/dev/null ||
+    fail "$1: cannot record the config it runs (kubectl annotate node $1); the roll stops here. Run pulumi up again."
+}
+
+# Why node $1 at $2 needs a reboot into its config, or nothing: it holds a staged config (Talos v1.13
+# stages what it cannot apply live; talosctl reboot boots it), or it runs a minor of LIVE_MINORS (v1.14:
+# every change applies live) and its config changed where only a boot puts it in effect since it last
+# booted (no annotation yet: it booted into its config when it installed, or a talos-proxmox older than
+# the annotation rolled it; the roll records the config it runs).
+reboot_reason() {
+  local name=$1 ip=$2 state want have minor
+  state=$(config_state "$ip") || fail "$name ($ip): cannot read its machine config; the roll stops here."
+  if [ "$state" = "staged" ]; then
+    echo "a staged config waits for a reboot"
+    return 0
+  fi
+  want=$(wanted_digest "$name")
+  [ -n "$want" ] || return 0
+  minor=$(node_minor "$ip") || fail "$name ($ip): cannot read its Talos version; the roll stops here."
+  case " ${LIVE_MINORS:-} " in
+    *" $minor "*) ;;
+    *) return 0 ;;
+  esac
+  have=$(booted_digest "$name") || fail "$name: cannot read its Node; the roll stops here."
+  if [ -n "$have" ] && [ "$have" != "$want" ]; then
+    echo "Talos $minor applied its new config live, and only a reboot puts in effect what changed (etcd, environment, kernel modules, files, disk encryption)"
+  fi
+}
+
+# A step of roll_cluster: reboots a node that needs it (reboot_reason). The reboot cordons and drains the
 # node first and uncordons it once it is back (talosctl v1.13.9 reboot --drain,
 # cmd/talosctl/cmd/talos/reboot.go; Talos's own reboot sequence does not drain), then a health gate.
 reboot_node() {
-  local name=$1 ip=$2 state
-  state=$(config_state "$ip") || fail "$name ($ip): cannot read its machine config; the roll stops here."
-  if [ "$state" != "staged" ]; then
+  local name=$1 ip=$2 why
+  why=$(reboot_reason "$name" "$ip")
+  if [ -z "$why" ]; then
     log "$name ($ip): runs its latest config, skipped"
+    record_digest "$name" "$(wanted_digest "$name")"
     return 0
   fi
   before_control_plane "$name" "$ip" "the reboot"
-  log "$name ($ip): a staged config waits for a reboot: cordon, drain, reboot, uncordon"
+  log "$name ($ip): $why: cordon, drain, reboot, uncordon"
   # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (--drain-timeout,
   # cmd/talosctl/pkg/talos/nodedrain/nodedrain.go DefaultDrainTimeout): a PodDisruptionBudget that
   # allows no eviction holds it until then.
   quiet talosctl -e "$(answering_control_plane "$ip")" -n "$ip" reboot --drain --drain-timeout "$REBOOT_TIMEOUT" --wait --timeout "$REBOOT_TIMEOUT" ||
-    fail "$name ($ip): the reboot failed; the roll stops here.$(budgets_hint)$(left_cordoned "$name" "its staged config still waiting for its next boot") Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
+    fail "$name ($ip): the reboot failed; the roll stops here.$(budgets_hint)$(left_cordoned "$name" "its new config still waiting for its next boot") Inspect it (talosctl -n $ip dmesg), then run pulumi up again to resume."
   [ "$(config_state "$ip")" = "applied" ] ||
     fail "$name ($ip) came back still holding a staged config; the roll stops here."
+  record_digest "$name" "$(wanted_digest "$name")"
   log "$name ($ip): runs its new config"
   touch "$work/changed"
 }

@@ -5,12 +5,12 @@
 # The Versions resource's spec is {name, version}, version the build tag such as v1.13.9
 # (pkg/machinery/resources/runtime/version.go, controllers/runtime/version.go).
 running_version() {
-  talosctl -e "$(answering_control_plane "$1")" -n "$1" get version -o json | talos_spec_values version
+  talos_get -e "$(answering_control_plane "$1")" -n "$1" get version -o json | talos_spec_values version
 }
 # Image Factory records the schematic as an extension named "schematic" whose version is the schematic
 # id; an ExtensionStatus spec is {image, metadata: {name, version, ...}} (pkg/machinery/extensions).
 running_schematic() {
-  talosctl -e "$(answering_control_plane "$1")" -n "$1" get extensions -o json |
+  talos_get -e "$(answering_control_plane "$1")" -n "$1" get extensions -o json |
     talos_spec_values metadata.version metadata.name schematic
 }
 on_target() {
@@ -19,11 +19,13 @@ on_target() {
 
 # Upgrades one node unless it is on the target (a step of roll_cluster, roll.sh).
 upgrade_node() {
-  local name=$1 ip=$2
+  local name=$1 ip=$2 minor
   if on_target "$ip"; then
     log "$name ($ip): on $TARGET_VERSION with the target schematic, skipped"
     return 0
   fi
+  minor=$(node_minor "$ip") || fail "$name ($ip): cannot read its Talos version; the roll stops here."
+  check_minor "$name" "$ip" "$minor" "nothing was done to this node"
   before_control_plane "$name" "$ip" "the upgrade"
   log "$name ($ip): upgrading to $TARGET_IMAGE (install, cordon, drain, reboot)"
   # The drain is bounded by the roll's timeout, not talosctl's own 5 minutes (see reboot_node, roll.sh).
@@ -60,6 +62,36 @@ check_kubernetes_move() {
   fi
 }
 
+# A node runs the target's minor or the one before it: the roll moves Talos one minor per update (the
+# library's checks refuse more against the last update; this catches a stack whose record says
+# otherwise), and never down a minor: the newer minor's etcd (3.7 on v1.14) has written data the older
+# one's reads only after etcd's own downgrade, which no roll runs.
+#   check_minor <name> <ip> <minor it runs> <what was done so far>
+check_minor() {
+  local target=${TALOS_MINOR#v1.}
+  if [ "${3#v1.}" -gt "$target" ]; then
+    fail "$1 ($2) runs Talos $3, a minor newer than $TARGET_VERSION: the roll never takes a node down a minor (its etcd data would not be read). Keep talosVersion at $3.x or newer; $4."
+  fi
+  if [ "${3#v1.}" -lt $((target - 1)) ]; then
+    fail "$1 ($2) runs Talos $3: the roll moves Talos one minor per update. Set talosVersion to the newest v1.$((target - 1)).x, run pulumi up, then go on to $TARGET_VERSION; $4."
+  fi
+}
+
+# Before any node is touched, check_minor on every node that answers; one that does not (a resume past
+# a broken node) is checked when the roll reaches it, in upgrade_node.
+check_talos_move() {
+  local name ip minor
+  while read -r name ip; do
+    [ -n "$name" ] || continue
+    if minor=$(node_minor "$ip" 2>/dev/null); then
+      check_minor "$name" "$ip" "$minor" "nothing was touched"
+    else
+      log "$name ($ip): does not answer now; its Talos version is checked when the roll reaches it"
+    fi
+  done <<<"$control_planes
+$workers"
+}
+
 roll_kubernetes() {
   local server kubelets via
   server=$(server_version)
@@ -82,6 +114,7 @@ roll_kubernetes() {
 }
 
 log "rolling to Talos $TARGET_VERSION ($TARGET_IMAGE), Kubernetes $KUBERNETES_VERSION, $ORDER"
+check_talos_move
 check_kubernetes_move
 roll_cluster upgrade_node
 roll_kubernetes

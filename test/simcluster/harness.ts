@@ -17,7 +17,21 @@ import {
 } from "../../tools/simcluster/cluster";
 
 export const OLD = { version: "v1.13.9", schematic: "aaaa", kubelet: "v1.36.3" };
-export const NEW_IMAGE = "factory.talos.dev/nocloud-installer/bbbb:v1.13.10";
+/** The order a workers-first roll takes the six nodes in, one at a time. */
+export const WORKERS_THEN_CONTROL_PLANES = ["w-1", "w-2", "w-3", "cp-1", "cp-2", "cp-3"];
+
+/** The rollout's environment for a roll to v1.13.10 and schematic bbbb, workers first, one at a time. */
+export const ROLLOUT_ENV = {
+  TARGET_VERSION: "v1.13.10",
+  TARGET_IMAGE: "factory.talos.dev/nocloud-installer/bbbb:v1.13.10",
+  TARGET_SCHEMATIC: "bbbb",
+  KUBERNETES_VERSION: "1.36.3",
+  ORDER: "workers-first",
+  MAX_PARALLEL_WORKERS: "1",
+  UPGRADE_TIMEOUT: "2m",
+  HEALTH_TIMEOUT: "2m",
+  CNI: "cilium",
+};
 
 /** A node's machine config: enough of a v1alpha1 config for Talos's loader and its apply rules. */
 export function machineConfig(role: string, extra = ""): string {
@@ -60,7 +74,7 @@ export const CONTROL_PLANE_ENDPOINTS = "127.0.0.11 127.0.0.12 127.0.0.13";
 
 let tools: ClusterTools | undefined;
 
-/** The five programs, built once per run (cold: about 25 minutes; warm: seconds). */
+/** The six programs, built once per run (cold: about 30 minutes; warm: seconds). */
 export function clusterTools(): ClusterTools {
   tools ??= buildClusterTools();
   return tools;

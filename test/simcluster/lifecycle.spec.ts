@@ -23,7 +23,8 @@ import {
   events,
   machineConfig,
   PROXY,
-  NEW_IMAGE,
+  ROLLOUT_ENV,
+  WORKERS_THEN_CONTROL_PLANES,
   NODES,
   OLD,
   runScript,
@@ -32,25 +33,13 @@ import {
   withCluster,
 } from "./harness";
 
-const ROLLOUT_ENV = {
-  TARGET_VERSION: "v1.13.10",
-  TARGET_IMAGE: NEW_IMAGE,
-  TARGET_SCHEMATIC: "bbbb",
-  KUBERNETES_VERSION: "1.36.3",
-  ORDER: "workers-first",
-  MAX_PARALLEL_WORKERS: "1",
-  UPGRADE_TIMEOUT: "2m",
-  HEALTH_TIMEOUT: "2m",
-  CNI: "cilium",
-};
-const WORKERS_THEN_CONTROL_PLANES = ["w-1", "w-2", "w-3", "cp-1", "cp-2", "cp-3"];
 const ip = (name: string) => NODES.find((n) => n.name === name)?.ip ?? "";
 
 describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube-apiserver)", function () {
   this.timeout(300_000);
 
   before(function () {
-    this.timeout(60 * 60_000); // a cold build of the five programs
+    this.timeout(60 * 60_000); // a cold build of the six programs
     clusterTools();
   });
 
@@ -86,7 +75,7 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
     it("fails clearly when the real talosctl is of another minor than the cluster", async () => {
       const result = await runScript(sim.current(), PREFLIGHT_SCRIPT, { TALOS_MINOR: "v1.12" });
       expect(result.status).to.equal(1);
-      expect(result.output).to.match(/talosctl is v1\.13, but the cluster runs Talos v1\.12/);
+      expect(result.output).to.match(/talosctl is v1\.13, but the cluster runs \(or rolls to\) Talos v1\.12/);
     });
   });
 
@@ -216,7 +205,7 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         "PodDisruptionBudgets that allow no eviction now: default/workload-w-1",
       );
       expect(result.output).to.include(
-        `w-1 is left cordoned, with ${NEW_IMAGE} installed (talosctl installs before it drains), so its next boot, planned or not, runs v1.13.10. pulumi up resumes with it`,
+        `w-1 is left cordoned, with ${ROLLOUT_ENV.TARGET_IMAGE} installed (talosctl installs before it drains), so its next boot, planned or not, runs v1.13.10. pulumi up resumes with it`,
       );
       const timeline = await cluster.timeline();
       expect(events(timeline, "upgrade-installed")).to.deep.equal(["w-1"]);
@@ -425,7 +414,7 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         "PodDisruptionBudgets that allow no eviction now: default/workload-w-1",
       );
       expect(result.output).to.include(
-        "w-1 is left cordoned, its staged config still waiting for its next boot. pulumi up resumes with it (drained, then rebooted); kubectl uncordon w-1 lets it take pods until then.",
+        "w-1 is left cordoned, its new config still waiting for its next boot. pulumi up resumes with it (drained, then rebooted); kubectl uncordon w-1 lets it take pods until then.",
       );
       expect(events(await cluster.timeline(), "down")).to.deep.equal([]);
     });
@@ -535,7 +524,7 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
         "does not answer",
         "unreachable",
         "w-1",
-        "w-1 (127.0.0.21) does not answer (above). Its config apply would fall back to auto mode and reboot it undrained",
+        "w-1 (127.0.0.21) does not answer (above). Its config apply would fall back to auto mode (on Talos v1.13 it reboots the node undrained",
       ],
       [
         "is not ready, naming Talos's unmet condition",

@@ -5,8 +5,13 @@
  * inputs minus `ignoreChanges`; an update keeps the resource's id (pulumi/pulumi#3729); a replacement
  * creates the new resource before it deletes the old one unless `deleteBeforeReplace` is set.
  */
-import { parseAllDocuments } from "yaml";
-import { compareVersions } from "../../components/internal/versions";
+import { needsReboot, patchDocuments } from "../../components/internal/reboot-sections";
+import {
+  compareVersions,
+  isTalosVersion,
+  TALOS_SUPPORT,
+  talosMinor,
+} from "../../components/internal/versions";
 import { Effect, EFFECTS } from "../../stacks/change-contract";
 import { OfflineRun, ResourceRecord } from "./engine";
 
@@ -74,40 +79,6 @@ const VM_REBOOTING = [
   "watchdog",
 ];
 
-/**
- * The v1alpha1 sections Talos applies to a running node without a reboot: everything else needs one
- * (siderolabs/talos v1.13.9 internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_runtime.go,
- * CanApplyImmediate, which compares only the v1alpha1 document: the other documents always apply live).
- * YAML names from pkg/machinery/config/types/v1alpha1/v1alpha1_types.go.
- */
-export const TALOS_LIVE_SECTIONS = [
-  "debug",
-  "cluster",
-  ...[
-    "ca",
-    "acceptedCAs",
-    "time",
-    "certSANs",
-    "install",
-    "network",
-    "sysfs",
-    "sysctls",
-    "logging",
-    "controlPlane",
-    "kubelet",
-    "kernel",
-    "registries",
-    "pods",
-    "seccompProfiles",
-    "nodeAnnotations",
-    "nodeLabels",
-    "nodeTaints",
-  ].map((key) => `machine.${key}`),
-  ...["kubernetesTalosAPIAccess", "kubePrism", "hostDNS", "imageCache", "nodeAddressSortAlgorithm"].map(
-    (key) => `machine.features.${key}`,
-  ),
-];
-
 /** The inputs the engine compares: `ignoreChanges` paths (dotted) removed. */
 function comparable(resource: ResourceRecord): Record<string, unknown> {
   const inputs = structuredClone(resource.inputs);
@@ -138,13 +109,14 @@ export function changesBetween(
   const found = new Set(after.map((r) => r.old ?? r.urn));
   const changes: ResourceChange[] = [];
   const kubernetesMoves = kubernetesVersionOf(before) !== kubernetesVersionOf(after);
+  const minor = nodesMinor(after);
   for (const resource of after) {
     if (!resource.custom) {
       continue;
     }
     const previous = old.get(resource.old ?? resource.urn);
     if (!previous) {
-      changes.push(classify(resource, "create", [], undefined));
+      changes.push(classify(resource, "create", [], undefined, minor));
       continue;
     }
     const a = comparable(previous);
@@ -166,11 +138,11 @@ export function changesBetween(
       resource.options.replaceOnChanges.some((key) => fields.includes(key)) ||
       (resource.type === VM && fields.some((f) => VM_REPLACING.includes(f))) ||
       (resource.type === CONFIG_MAP && fields.some((f) => CONFIG_MAP_REPLACING.includes(f)));
-    changes.push(classify(resource, replaced ? "replace" : "update", fields, previous));
+    changes.push(classify(resource, replaced ? "replace" : "update", fields, previous, minor));
   }
   for (const resource of before) {
     if (resource.custom && !found.has(resource.urn)) {
-      changes.push(classify(resource, "delete", [], undefined));
+      changes.push(classify(resource, "delete", [], undefined, minor));
     }
   }
   return changes;
@@ -185,6 +157,15 @@ export function rolloutEnvironment(records: readonly ResourceRecord[]): Record<s
   return rollout?.inputs.environment as Record<string, string> | undefined;
 }
 
+/**
+ * The Talos minor the nodes run once a run's roll is done, when its configs apply (the applies wait for
+ * the roll): the minor of the version the roll command targets.
+ */
+function nodesMinor(records: readonly ResourceRecord[]): string | undefined {
+  const target = rolloutEnvironment(records)?.TARGET_VERSION;
+  return isTalosVersion(target) ? talosMinor(target) : undefined;
+}
+
 /** The Kubernetes version a run's roll command targets. */
 function kubernetesVersionOf(records: readonly ResourceRecord[]): unknown {
   return rolloutEnvironment(records)?.KUBERNETES_VERSION;
@@ -195,6 +176,7 @@ function classify(
   change: Change,
   fields: string[],
   previous: ResourceRecord | undefined,
+  minor: string | undefined,
 ): ResourceChange {
   const base = { urn: resource.urn, type: resource.type, name: resource.name, change, fields };
   const is = (effect: Effect, impact: string): ResourceChange => ({ ...base, effect, impact });
@@ -215,12 +197,21 @@ function classify(
   }
   if (resource.type === CONFIG_APPLY) {
     if (change === "update" && previous) {
-      return needsReboot(patchesOf(previous), patchesOf(resource))
+      if (minor === undefined || TALOS_SUPPORT[minor] === undefined) {
+        throw new Error(`${resource.name}: the run has no roll command naming a supported Talos version`);
+      }
+      if (!needsReboot(patchesOf(previous), patchesOf(resource), minor)) {
+        return is("live config", `applied live (Talos ${minor} needs no reboot for these sections)`);
+      }
+      return TALOS_SUPPORT[minor].rebootChanges === "staged"
         ? is(
             "staged config, rolling reboot",
             "staged on the node; the config roll reboots it, drained, one at a time",
           )
-        : is("live config", "applied live (Talos needs no reboot for these sections)");
+        : is(
+            "live config, rolling reboot",
+            `applied live, in effect after a reboot (Talos ${minor}); the config roll reboots it, drained, one at a time`,
+          );
     }
     return is(
       "nodes join or leave",
@@ -291,7 +282,7 @@ function commandChange(
   if (resource.name.endsWith("-config-roll") && change === "update") {
     return is(
       "in place",
-      "reboots the nodes holding a staged config, one at a time (none when all applied live)",
+      "reboots, one at a time, the nodes holding a staged config (v1.13) or whose boot-time settings changed (v1.14); none when nothing needs a boot",
     );
   }
   if (resource.name.endsWith("-apply-gate")) {
@@ -329,62 +320,7 @@ export function isDowngrade(from: string | undefined, to: string): boolean {
 }
 
 function patchesOf(apply: ResourceRecord): unknown[] {
-  return ((apply.inputs.configPatches as unknown[] | undefined) ?? []).flatMap((patch) =>
-    typeof patch === "string" ? parseAllDocuments(patch).map((doc) => doc.toJS() as unknown) : [patch],
-  );
-}
-
-/**
- * Whether going from one set of patch documents to the other changes a v1alpha1 section Talos cannot
- * apply live. Strategic-merge documents without `kind` are v1alpha1; RFC 6902 patches (lists of
- * operations) are compared by the operations on paths outside the live sections.
- */
-export function needsReboot(before: unknown[], after: unknown[]): boolean {
-  return !same(rebootRelevant(before), rebootRelevant(after));
-}
-
-function rebootRelevant(documents: unknown[]): unknown[] {
-  return documents.flatMap((doc): unknown[] => {
-    if (Array.isArray(doc)) {
-      return doc.filter((op) => !isLive(pathOf(op).replace(/^\//, "").split("/")));
-    }
-    if (typeof doc !== "object" || doc === null || "kind" in doc) {
-      return [];
-    }
-    const kept = withoutLive(doc as Record<string, unknown>, []);
-    return Object.keys(kept).length > 0 ? [kept] : [];
-  });
-}
-
-/** The path of an RFC 6902 operation, "" when it has none. */
-function pathOf(op: unknown): string {
-  const path = (op as { path?: unknown }).path;
-  return typeof path === "string" ? path : "";
-}
-
-function isLive(path: string[]): boolean {
-  const dotted = path.join(".");
-  return TALOS_LIVE_SECTIONS.some((section) => dotted === section || dotted.startsWith(`${section}.`));
-}
-
-function withoutLive(node: Record<string, unknown>, path: string[]): Record<string, unknown> {
-  const kept: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(node)) {
-    const at = [...path, key];
-    if (isLive(at)) {
-      continue;
-    }
-    if (typeof value === "object" && value !== null && !Array.isArray(value)) {
-      // A mapping left empty once its live sections are gone holds nothing that needs a reboot.
-      const inner = withoutLive(value as Record<string, unknown>, at);
-      if (Object.keys(inner).length > 0 || Object.keys(value).length === 0) {
-        kept[key] = inner;
-      }
-    } else {
-      kept[key] = value;
-    }
-  }
-  return kept;
+  return patchDocuments((apply.inputs.configPatches as unknown[] | undefined) ?? []);
 }
 
 /** The most disruptive effect of a set of changes ("nothing" for none). */

@@ -29,6 +29,7 @@ export type NodeAction =
   | "drained upgrade"
   | "Kubernetes upgrade"
   | "live config"
+  | "live config, then a drained reboot"
   | "staged config, then a drained reboot"
   | "VM update"
   | "joins"
@@ -181,7 +182,7 @@ export function impactReport(
     );
   }
 
-  const staged: NodeImpact[] = [];
+  const rebooted: NodeImpact[] = [];
   for (const change of changes) {
     const resource = after.resources.find((r) => r.urn === change.urn);
     if (change.type === CONFIG_APPLY && change.change === "update") {
@@ -194,7 +195,13 @@ export function impactReport(
           action: "staged config, then a drained reboot",
           detail: "Talos stages it; the config roll reboots the node into it",
         });
-        staged.push(node);
+        rebooted.push(node);
+      } else if (change.effect === "live config, rolling reboot") {
+        node.actions.push({
+          action: "live config, then a drained reboot",
+          detail: "Talos applies it live, in effect only after a boot; the config roll reboots the node",
+        });
+        rebooted.push(node);
       } else {
         // A Talos move changes every config's machine.install.image, a Kubernetes move its images: live.
         const recorded = [
@@ -231,10 +238,10 @@ export function impactReport(
       seconds: NODE_LATENCIES.join.seconds,
     });
   }
-  if (staged.length > 0) {
-    const batches = rollBatches(staged, order, maxParallelWorkers);
+  if (rebooted.length > 0) {
+    const batches = rollBatches(rebooted, order, maxParallelWorkers);
     steps.push({
-      what: `config roll, ${order}, ${workersAtOnce(maxParallelWorkers)}: reboot into the staged config, drained, health gate after each batch`,
+      what: `config roll, ${order}, ${workersAtOnce(maxParallelWorkers)}: reboot into the new config, drained, health gate after each batch`,
       batches,
       seconds: batches.length * (NODE_LATENCIES.reboot.seconds + UPGRADE_LATENCIES.healthGate.seconds),
     });

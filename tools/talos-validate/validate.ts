@@ -1,12 +1,15 @@
 /**
  * Talos's own validation of what a run would apply. For each node: the getConfiguration request of its
  * role and the patches of its ConfigurationApply, in order, with secrets as the provider receives them
- * (offline they are the models' fakes). tools/talos-validate renders, patches and validates them with
- * Talos's machinery, as the Talos provider and `talosctl validate --mode metal --strict` do.
+ * (offline they are the models' fakes). machinery-v1.13 renders and patches them as the Talos provider
+ * 0.8.1 does (its machinery is v1.13, whatever minor the node runs); the machinery of the minor the node
+ * runs judges the result, as `talosctl validate --mode metal --strict` of that minor does.
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { parse } from "yaml";
+import { talosMinor } from "../../components/internal/versions";
+import { goTool } from "../go-tool";
 import { OfflineRun } from "../offline/engine";
 import { nodesOf } from "../offline/render";
 
@@ -22,6 +25,8 @@ const RENDER_ARGS = [
 
 export interface ValidatorNode {
   name: string;
+  /** The Talos minor the node runs (its installer image's tag), whose machinery judges its config. */
+  runs: string;
   machineType: string;
   clusterName: string;
   clusterEndpoint: string;
@@ -68,30 +73,76 @@ export function validatorInput(run: OfflineRun): ValidatorNode[] {
       if (!render) {
         throw new Error(`${apply.name}: no getConfiguration for ${base.machine.type}`);
       }
+      const patches = inputs.configPatches ?? [];
       return {
         name: names.get(inputs.node) ?? inputs.node,
-        ...(render as Omit<ValidatorNode, "name" | "patches">),
-        patches: inputs.configPatches ?? [],
+        runs: installedMinor(apply.name, patches),
+        ...(render as Omit<ValidatorNode, "name" | "runs" | "patches">),
+        patches,
       };
     });
 }
 
-/** Builds the validator (once per source version, into a cache outside the repository); its path. */
-export function buildValidator(): string {
-  return execFileSync("bash", [join(__dirname, "..", "go-tool.sh"), __dirname, "build"], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
+/** The minor of the installer image the install patch names (`…/installer/<schematic>:v1.14.1`). */
+function installedMinor(apply: string, patches: string[]): string {
+  for (const patch of patches) {
+    const image = (parse(patch) as { machine?: { install?: { image?: unknown } } } | null)?.machine?.install
+      ?.image;
+    if (typeof image === "string") {
+      return talosMinor(image.slice(image.lastIndexOf(":") + 1));
+    }
+  }
+  throw new Error(`${apply}: no patch names the installer image`);
 }
 
-/** Runs the validator over the nodes: one result per node. */
-export function validateNodes(binary: string, nodes: ValidatorNode[]): ValidatorResult[] {
-  const run = spawnSync(binary, [], { input: JSON.stringify({ nodes }), encoding: "utf8" });
-  if (run.status !== 0 && run.status !== 1) {
-    throw new Error(`talos-validate failed (${run.status}): ${run.stderr}`);
+/** The validators, by the Talos minor whose machinery each is built on. */
+export type Validators = Readonly<Record<string, string>>;
+
+/** The machinery modules, by minor: v1.13 also renders and patches for every minor (see the top). */
+const MODULES: Readonly<Record<string, string>> = {
+  "v1.13": join(__dirname, "machinery-v1.13"),
+  "v1.14": join(__dirname, "machinery-v1.14"),
+};
+const RENDERER = "v1.13";
+
+/** Builds the validators (once per source version, into a cache outside the repository); their paths. */
+export function buildValidators(): Validators {
+  return Object.fromEntries(Object.entries(MODULES).map(([minor, dir]) => [minor, goTool(dir, [])]));
+}
+
+function run(binary: string, args: string[], nodes: object[]): string[] {
+  const result = spawnSync(binary, args, { input: JSON.stringify({ nodes }), encoding: "utf8" });
+  if (result.status !== 0 && result.status !== 1) {
+    throw new Error(`talos-validate ${args.join(" ")} failed (${result.status}): ${result.stderr}`);
   }
-  return run.stdout
-    .trim()
-    .split("\n")
-    .map((line) => JSON.parse(line) as ValidatorResult);
+  return result.stdout.trim().split("\n");
+}
+
+/** A node's config as the provider's ConfigurationApply sends it: rendered, then patched. */
+export interface RenderedNode {
+  name: string;
+  config: string;
+}
+
+/** The configs the provider would send the nodes, rendered and patched by its machinery (v1.13). */
+export function renderConfigs(validators: Validators, nodes: ValidatorNode[]): RenderedNode[] {
+  return run(validators[RENDERER], ["-render"], nodes).map((line) => JSON.parse(line) as RenderedNode);
+}
+
+/** Runs the validator of the minor each node runs over it: one result per node, in the nodes' order. */
+export function validateNodes(validators: Validators, nodes: ValidatorNode[]): ValidatorResult[] {
+  const results = new Map<string, ValidatorResult>();
+  for (const minor of new Set(nodes.map((n) => n.runs))) {
+    const binary = validators[minor];
+    if (binary === undefined) {
+      throw new Error(`no validator of Talos ${minor} (there are: ${Object.keys(validators).join(", ")})`);
+    }
+    const group = nodes.filter((n) => n.runs === minor);
+    const judged = minor === RENDERER ? group : renderConfigs(validators, group);
+    for (const line of run(binary, [], judged)) {
+      const result = JSON.parse(line) as ValidatorResult;
+      results.set(result.name, result);
+    }
+  }
+  return nodes.map((n) => results.get(n.name) as ValidatorResult);
 }

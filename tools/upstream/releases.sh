@@ -11,6 +11,9 @@
 #   KUBE_VIP_GIT                 ... of kube-vip/kube-vip              (https://github.com/kube-vip/kube-vip.git)
 #   KUBE_VIP_CLOUD_PROVIDER_GIT  ... of kube-vip/kube-vip-cloud-provider
 #   CILIUM_INDEX                 path or URL of the chart index       (https://helm.cilium.io/index.yaml)
+#   TALOS_TAGS_ALSO              Talos releases to add, separated by spaces, when TALOS_GIT is a snapshot
+#                                older than them (each one checked by hand, e.g. the Go module proxy
+#                                serving github.com/siderolabs/talos at that version)
 #
 # Why not the Go module proxy: its version lists hold only what the proxy has cached, and the proxy
 # these machines reach answers 403 for siderolabs/talos and kube-vip (see kube-vip-manifests.sh); the
@@ -50,7 +53,7 @@ constant() {
   echo "];"
 }
 
-talos_list=$(tags "$talos")
+talos_list=$( (tags "$talos"; printf '%s\n' ${TALOS_TAGS_ALSO:-}) | grep -E '^v[0-9]+\.[0-9]+\.[0-9]+$' | sort -uV)
 kube_vip_list=$(tags "$kube_vip")
 cloud_provider_list=$(tags "$cloud_provider")
 cilium_list=$(chart_versions "$cilium")

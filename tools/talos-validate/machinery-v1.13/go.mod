@@ -1,4 +1,4 @@
-module talos-proxmox/tools/talos-validate
+module talos-proxmox/tools/talos-validate/machinery-v1.13
 
 go 1.26.6
 

@@ -10,15 +10,21 @@
 //     secrets bundle;
 //   - applies the patches as its ConfigurationApply does (talos_machine_configuration_apply_resource.go:
 //     configpatcher.LoadPatches, then configpatcher.Apply(WithBytes(base), patches));
-//   - loads the result and validates it as `talosctl validate --mode metal --strict` does
-//     (cmd/talosctl/cmd/mgmt/validate.go: configloader, then Validate(mode, WithLocal(), WithStrict())).
+//   - loads the result and validates it as `talosctl validate --mode metal` does
+//     (cmd/talosctl/cmd/mgmt/validate.go: configloader, then Validate(mode, WithLocal())), returning
+//     the warnings, which --strict would turn into errors (config/types/v1alpha1/v1alpha1_validation.go).
 //
 // It prints one JSON object per node on stdout and exits 1 when any node is invalid.
+//
+// With -render it stops before loading: it prints each node's patched config ({"name", "config"}), which
+// a node of a newer minor judges with its own machinery (../machinery-v1.14): the provider renders and
+// patches with its v1.13 machinery whatever minor the node runs.
 package main
 
 import (
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"strings"
@@ -53,6 +59,11 @@ type result struct {
 	Error    string   `json:"error,omitempty"`
 }
 
+type rendered struct {
+	Name   string `json:"name"`
+	Config string `json:"config"`
+}
+
 // metal is Talos's metal runtime mode as the validator sees it (internal/app/machined/pkg/runtime/mode.go:
 // metal requires an install and is not a container).
 type metal struct{}
@@ -62,6 +73,8 @@ func (metal) RequiresInstall() bool { return true }
 func (metal) InContainer() bool     { return false }
 
 func main() {
+	renderOnly := flag.Bool("render", false, "print each node's patched config instead of validating it")
+	flag.Parse()
 	var input struct {
 		Nodes []node `json:"nodes"`
 	}
@@ -74,8 +87,23 @@ func main() {
 		os.Exit(2)
 	}
 
-	invalid := false
 	out := json.NewEncoder(os.Stdout)
+	if *renderOnly {
+		for _, n := range input.Nodes {
+			data, err := patchedConfig(n)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "talos-validate: %s: %v\n", n.Name, err)
+				os.Exit(2)
+			}
+			if err := out.Encode(rendered{Name: n.Name, Config: string(data)}); err != nil {
+				fmt.Fprintf(os.Stderr, "talos-validate: %v\n", err)
+				os.Exit(2)
+			}
+		}
+		return
+	}
+
+	invalid := false
 	for _, n := range input.Nodes {
 		warnings, err := validate(n)
 		r := result{Name: n.Name, Valid: err == nil, Warnings: warnings}
@@ -97,6 +125,19 @@ func main() {
 }
 
 func validate(n node) ([]string, error) {
+	data, err := patchedConfig(n)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := configloader.NewFromBytes(data)
+	if err != nil {
+		return nil, fmt.Errorf("loading the patched config: %w", err)
+	}
+	return cfg.Validate(metal{}, validation.WithLocal())
+}
+
+// patchedConfig is the config the provider's ConfigurationApply sends: the render, patched.
+func patchedConfig(n node) ([]byte, error) {
 	base, err := render(n)
 	if err != nil {
 		return nil, fmt.Errorf("rendering the base config: %w", err)
@@ -113,11 +154,7 @@ func validate(n node) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encoding the patched config: %w", err)
 	}
-	cfg, err := configloader.NewFromBytes(data)
-	if err != nil {
-		return nil, fmt.Errorf("loading the patched config: %w", err)
-	}
-	return cfg.Validate(metal{}, validation.WithLocal(), validation.WithStrict())
+	return data, nil
 }
 
 // render is the provider's getConfiguration, with a throwaway secrets bundle.
@@ -133,7 +170,7 @@ func render(n node) ([]byte, error) {
 	if machineType != machine.TypeControlPlane && machineType != machine.TypeWorker {
 		return nil, errors.New("machineType must be controlplane or worker")
 	}
-	secretsBundle, err := throwawaySecrets(n.TalosVersion, contract)
+	secretsBundle, err := throwawaySecrets(contract)
 	if err != nil {
 		return nil, err
 	}
@@ -158,17 +195,19 @@ func render(n node) ([]byte, error) {
 	return configBundle.Serialize(encoder.CommentsDisabled, machineType)
 }
 
-// Throwaway secrets bundles, one per contract: generating one takes most of a node's validation.
-var bundles = map[string]*secrets.Bundle{}
+// One throwaway secrets bundle for every node: generating one takes most of a node's validation, and
+// nodes rendered with different contracts share it, so their configs differ only where the contract
+// makes them (secrets.NewBundle varies by contract only before v1.3: bundle.go populate, ca.go).
+var sharedBundle *secrets.Bundle
 
-func throwawaySecrets(version string, contract *config.VersionContract) (*secrets.Bundle, error) {
-	if b, ok := bundles[version]; ok {
-		return b, nil
+func throwawaySecrets(contract *config.VersionContract) (*secrets.Bundle, error) {
+	if sharedBundle != nil {
+		return sharedBundle, nil
 	}
 	b, err := secrets.NewBundle(secrets.NewFixedClock(time.Now()), contract)
 	if err != nil {
 		return nil, err
 	}
-	bundles[version] = b
+	sharedBundle = b
 	return b, nil
 }

@@ -49,7 +49,7 @@ function narrowed(range: string): string {
 
 /** Day-2 changes, each previewed and applied by the engine on a running stack, then undone. */
 const DAY2_CHANGES: { what: string; edit: (cluster: Description) => void }[] = [
-  { what: "a Talos patch bump", edit: (c) => (c.talosVersion = "v1.13.10") },
+  { what: "a Talos patch bump", edit: (c) => (c.talosVersion = "v1.14.2") },
   { what: "a Kubernetes patch bump", edit: (c) => (c.kubernetesVersion = "1.36.2") },
   {
     what: "an added extension (a new schematic)",

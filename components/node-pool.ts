@@ -240,7 +240,9 @@ export function createPoolNodes(
         // A change Talos applies live (v1.13.9 CanApplyImmediate: .cluster, kubelet, labels, taints, the
         // install image, ...) lands at once; one that needs a reboot is staged, after a dry run
         // (terraform-provider-talos v0.11.0 handleRebootPrevention), and the cluster's config roll
-        // reboots the nodes one at a time. A fresh node in maintenance mode resolves to auto and installs.
+        // reboots the nodes one at a time. A v1.14 node answers every dry run NO_REBOOT, so everything
+        // lands live and the config roll finds what needs a reboot itself (reboot-sections.ts). A fresh
+        // node in maintenance mode resolves to auto and installs.
         applyMode: "staged_if_needing_reboot",
         timeouts: { create: APPLY_TIMEOUT, update: APPLY_TIMEOUT },
       },

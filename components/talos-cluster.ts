@@ -405,8 +405,9 @@ export class TalosCluster extends pulumi.ComponentResource {
       { ...child, dependsOn: [...afterCni, ...this.workerPools, controlPlane] },
     );
 
-    // Config changes that need a reboot were staged: once every node is up and Ready (a fresh node may
-    // still be installing until then), reboot those nodes one at a time, drained.
+    // Config changes that need a reboot were staged (v1.13) or applied live (v1.14): once every node is
+    // up and Ready (a fresh node may still be installing until then), reboot those nodes one at a time,
+    // drained.
     const configsRolled = configRoll(
       `${spec.name}-config-roll`,
       {

@@ -150,6 +150,25 @@ describe("day 2", () => {
     expect(contracts(succeeded(await runStack("prod")))).to.deep.equal(["v1.14", "v1.14"]);
   });
 
+  it("refuses a new Talos minor on a stack whose last update did not record its versions", async () => {
+    // talos-proxmox 0.3 and older ran v1.13 only and recorded no versions, nor what each node booted into.
+    const on113 = exampleCluster("prod");
+    on113.talosVersion = "v1.13.9";
+    const running = succeeded(await runStack("prod", on113));
+    const outputs = running.outputs as Record<string, unknown>;
+    const cluster = { ...(outputs.cluster as Record<string, unknown>) };
+    delete cluster.talosVersion;
+    delete cluster.kubernetesVersion;
+    const moved = await runStack("prod", exampleCluster("prod"), undefined, {
+      previousOutputs: { ...outputs, cluster },
+    });
+    expect(String(moved.error)).to.include(
+      "cluster.talosVersion: is v1.14.1, and the last update, by talos-proxmox 0.3 or older, did not record the versions the cluster runs",
+    );
+    // The same stack may stay on v1.13, which records them.
+    succeeded(await runStack("prod", on113, undefined, { previousOutputs: { ...outputs, cluster } }));
+  });
+
   it("rolls a Kubernetes bump with upgrade-k8s before any config apply", async () => {
     const [, after] = await bumped("homelab", (c) => (c.kubernetesVersion = "1.36.2"));
     const rollout = one(after, COMMAND, "homelab-upgrade-rollout");

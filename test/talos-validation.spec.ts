@@ -42,9 +42,9 @@ const RELEASES = { "v1.13": "v1.13.9", "v1.14": "v1.14.1" } as const;
 
 /**
  * The one warning a config may carry, and on which minor: Talos v1.14 deprecates machine.files (talos
- * pkg/machinery v1.14.1 v1alpha1_validation.go), where kube-vip's kubeconfig is written, for an
- * EtcFileConfig document the provider's v1.13 machinery cannot load. A v1.14 node applies it with the
- * warning (only --strict would refuse it).
+ * pkg/machinery v1.14.1 v1alpha1_validation.go), where kube-vip's kubeconfig is written under /var; its
+ * replacement, EtcFileConfig, writes only under /etc, and the provider's v1.13 machinery cannot load it
+ * anyway. A v1.14 node applies it with the warning (only --strict would refuse it).
  */
 const MACHINE_FILES_DEPRECATED =
   ".machine.files is deprecated; use dedicated configuration documents instead";

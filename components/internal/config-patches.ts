@@ -168,8 +168,9 @@ export function checkConfigPatches(patches: readonly string[], path: string): Pr
                 path: at,
                 message:
                   `is a ${kind} document, which Talos v1.14 added: the Talos provider 0.8.1 loads patches with its ` +
-                  `v1.13 machinery, which does not know it, and the apply would fail. Set the v1alpha1 fields it ` +
-                  `replaces instead (Talos v1.14 still reads them).`,
+                  `v1.13 machinery, which does not know it, and the apply would fail. Where it replaces v1alpha1 ` +
+                  `fields, set those (Talos v1.14 still reads them); what only it configures waits for a Talos ` +
+                  `provider built on machinery v1.14.`,
               },
             ];
       }),

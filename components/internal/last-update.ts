@@ -9,7 +9,7 @@ import { NodePoolSpec, NodeSpec, ClusterSpec, poolsWithPaths, WorkerPoolSpec } f
 import { DEFAULT_SCSI_HARDWARE, PREVIOUS_DEFAULT_SCSI_HARDWARE } from "./node-rules";
 import { QEMU_GUEST_AGENT } from "./schematic";
 import { Problem, show } from "./validation";
-import { checkKubernetesMove, checkTalosMove, isTalosVersion, talosMinor } from "./versions";
+import { checkKubernetesMove, checkTalosMove, isTalosVersion, TALOS_SUPPORT, talosMinor } from "./versions";
 
 /**
  * What the last update of this cluster recorded: the stack outputs `nodes`, `cluster` and `endpoint`
@@ -43,7 +43,11 @@ export function configContractOf(
     return talosMinor(cluster.talosVersion);
   }
   const recorded = (lastUpdate.cluster ?? {}) as Partial<RecordedCluster>;
-  return isTalosVersion(recorded.talosVersion) ? talosMinor(recorded.talosVersion) : undefined;
+  // A minor this library no longer supports: the contract the cluster was created with, as before.
+  return isTalosVersion(recorded.talosVersion) &&
+    TALOS_SUPPORT[talosMinor(recorded.talosVersion)] !== undefined
+    ? talosMinor(recorded.talosVersion)
+    : undefined;
 }
 
 /** Every change the last update's record refuses. */
@@ -466,6 +470,21 @@ function checkClusterKept(previous: unknown, previousEndpoint: unknown, cluster:
     problems.push(
       ...checkKubernetesMove(recorded.kubernetesVersion, cluster.kubernetesVersion, "kubernetesVersion"),
     );
+  }
+  if (
+    typeof previous === "object" &&
+    previous !== null &&
+    recorded.talosVersion === undefined &&
+    talosMinor(cluster.talosVersion) !== "v1.13"
+  ) {
+    // talos-proxmox 0.3 and older supported Talos v1.13 only and did not record versions.
+    problems.push({
+      path: "talosVersion",
+      message:
+        `is ${cluster.talosVersion}, and the last update, by talos-proxmox 0.3 or older, did not record the ` +
+        `versions the cluster runs (v1.13, the only minor it supported). Run pulumi up once on v1.13.x with this ` +
+        `version, which records them and what each node booted into, then move to ${talosMinor(cluster.talosVersion)}.`,
+    });
   }
   if (isTalosVersion(recorded.talosVersion)) {
     problems.push(

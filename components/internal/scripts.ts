@@ -21,7 +21,7 @@ function script(name: string, libraries: string[] = []): string {
 export const PREFLIGHT_SCRIPT = script("preflight");
 /** Rolls Talos node by node, then Kubernetes, skipping what is already on target. */
 export const ROLLOUT_SCRIPT = script("rollout", ["roll"]);
-/** Reboots the nodes that hold a staged config, one at a time, drained, with a health gate after each. */
+/** Reboots the nodes whose config waits for a reboot, one at a time, drained, with a health gate after each. */
 export const CONFIG_ROLL_SCRIPT = script("config-roll", ["roll"]);
 /** Before a node's config apply: passes only when the node answers and is idle (running, ready). */
 export const APPLY_GATE_SCRIPT = script("apply-gate");

@@ -88,7 +88,7 @@ export interface TalosMinorSupport {
  */
 export const TALOS_SUPPORT: Readonly<Record<string, TalosMinorSupport>> = {
   "v1.13": { kubernetes: ["1.31", "1.36"], upgradeFrom: "v1.11.0", etcd: "v3.6.12", rebootChanges: "staged" },
-  "v1.14": { kubernetes: ["1.32", "1.37"], upgradeFrom: "v1.12.0", etcd: "v3.7.1", rebootChanges: "live" },
+  "v1.14": { kubernetes: ["1.32", "1.37"], upgradeFrom: "v1.12.0", etcd: "3.7.1", rebootChanges: "live" },
 };
 
 /** The newest Talos release of a supported minor the release list knows (the examples' suggestion). */
@@ -235,9 +235,9 @@ export function checkTalosMove(
         message:
           `${show(to)} would take the running cluster from ${from} down to ${toMinor}: its etcd${etcd ? ` (${etcd})` : ""} ` +
           `has written data an older etcd reads only after etcd's own downgrade, which the roll does not run. Keep ` +
-          `${fromMinor}.x (a newer patch rolls as usual). Going back is by hand: talosctl etcd downgrade validate, then ` +
-          `enable, the older etcd's version (Talos's etcd maintenance guide), then talosctl upgrade of each node to ` +
-          `the ${toMinor} installer.`,
+          `${fromMinor}.x (a newer patch rolls as usual). Going back is by hand and outside this library: etcd's ` +
+          `downgrade first (Talos's etcd maintenance guide: talosctl etcd downgrade validate, then enable, then each ` +
+          `member's etcd image, the leader last), then talosctl upgrade of each node to the ${toMinor} installer.`,
       },
     ];
   }
@@ -285,7 +285,8 @@ export function checkTalosMove(
       path: "kubernetesVersion",
       message:
         `is ${toKubernetes}, outside ${oldest} to ${newest}, which both Talos ${fromMinor} and ${toMinor} run, in the ` +
-        `update that moves Talos from ${from} to ${to}: while it rolls, nodes run both minors. Keep kubernetesVersion ` +
+        `update that moves Talos from ${from} to ${to}: that update changes one thing at a time, so a roll that stops ` +
+        `halfway never leaves nodes of both minors behind a Kubernetes target the older cannot run. Keep kubernetesVersion ` +
         `at ${fromKubernetes ?? "the running version"} for this update, then move it once every node runs ${toMinor}.`,
     });
   }

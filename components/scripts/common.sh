@@ -39,9 +39,10 @@ quiet() {
   return "$status"
 }
 
-# `talosctl get`, its stderr shown only when it fails: talosctl v1.14 warns on stderr, once per call, about
-# a node older than itself (v1.14.1 cmd/talosctl/pkg/talos/helpers/checks.go ClientVersionCheck), which
-# during a minor roll is every node at every step, and would land in Pulumi's state (see quiet).
+# `talosctl get`, its stderr shown only when it fails: talosctl warns on stderr, once per call, about a
+# node older than itself (v1.13.9 and v1.14.1 cmd/talosctl/pkg/talos/helpers/checks.go ClientVersionCheck),
+# which during a roll to a new minor is every node at every step, and would land in Pulumi's state (see
+# quiet).
 talos_get() {
   local err status=0
   err=$(mktemp "$work/get.XXXXXX")

@@ -70,7 +70,7 @@ check_kubernetes_move() {
 check_minor() {
   local target=${TALOS_MINOR#v1.}
   if [ "${3#v1.}" -gt "$target" ]; then
-    fail "$1 ($2) runs Talos $3, a minor newer than $TARGET_VERSION: the roll never takes a node down a minor (its etcd data would not be read). Keep talosVersion at $3.x or newer; $4."
+    fail "$1 ($2) runs Talos $3, a minor newer than $TARGET_VERSION: the roll never takes a node down a minor (a control plane's etcd data may no longer be readable by the older etcd, and the roll runs no etcd downgrade). Keep talosVersion at $3.x or newer; $4."
   fi
   if [ "${3#v1.}" -lt $((target - 1)) ]; then
     fail "$1 ($2) runs Talos $3: the roll moves Talos one minor per update. Set talosVersion to the newest v1.$((target - 1)).x, run pulumi up, then go on to $TARGET_VERSION; $4."

@@ -162,10 +162,21 @@ describe("Talos v1.14 on a simulated cluster (real talosctl v1.14.1 and v1.13.9)
           ...v114(),
         });
 
-      // The first roll records what each node booted into, and reboots nothing.
+      // The first roll records what each node booted into, on its Node, and reboots nothing.
       const first = await roll([]);
       expect(first.status, first.output).to.equal(0);
       expect(events(await cluster.timeline(), "down")).to.deep.equal([]);
+      const recorded = execFileSync(
+        clusterTools().kubectl,
+        ["get", "nodes", "-o", "jsonpath={.items[*].metadata.annotations.talos-proxmox/boot-config-digest}"],
+        { encoding: "utf8", env: { KUBECONFIG: cluster.kubeconfig, HOME: cluster.dir } },
+      );
+      expect(recorded.split(" ").sort()).to.deep.equal(
+        digests([])
+          .split(" ")
+          .map((pair) => pair.split("=")[1])
+          .sort(),
+      );
 
       // The provider's staged_if_needing_reboot dry-runs AUTO, which a v1.14 node answers NO_REBOOT:
       // the change is applied in AUTO mode, live, and nothing is staged.

@@ -55,6 +55,9 @@ type Cluster struct {
 	timeline   *Timeline
 	faults     map[string]string // "<kind>/<ip>" -> detail
 	wg         sync.WaitGroup
+	// controllers serialises updateControllers: its status writes read, then update, the objects, and
+	// two at once (a kubelet's report and a fault from the control API) conflict on the same version.
+	controllers sync.Mutex
 }
 
 // NewCluster issues the PKI, writes the talosconfig and boots every node.

@@ -90,6 +90,9 @@ func podTemplate(labels map[string]string) corev1.PodTemplateSpec {
 // would: cilium is available on each Ready node but those with the "cilium-unavailable" fault, coredns
 // while any node is Ready.
 func (c *Cluster) updateControllers() error {
+	c.controllers.Lock()
+	defer c.controllers.Unlock()
+
 	ctx := c.ctx
 
 	nodes, err := c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})

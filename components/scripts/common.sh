@@ -122,6 +122,22 @@ other_endpoints() {
   echo "${list:-$1}"
 }
 
+# The seconds in a duration as talosctl takes it, of hours, minutes and seconds ("20m", "1m30s").
+seconds_of() {
+  local rest=$1 total=0
+  [ -n "$rest" ] || fail "an empty duration"
+  while [ -n "$rest" ]; do
+    [[ $rest =~ ^([0-9]+)([hms])(.*)$ ]] || fail "the duration $1 is not of hours, minutes and seconds (20m, 1m30s)"
+    case ${BASH_REMATCH[2]} in
+      h) total=$((total + 10#${BASH_REMATCH[1]} * 3600)) ;;
+      m) total=$((total + 10#${BASH_REMATCH[1]} * 60)) ;;
+      s) total=$((total + 10#${BASH_REMATCH[1]})) ;;
+    esac
+    rest=${BASH_REMATCH[3]}
+  done
+  echo "$total"
+}
+
 # The first control plane other than the node that answers (talosctl version), or nothing.
 live_control_plane() {
   local ep

@@ -59,4 +59,17 @@ fi
 quiet talosctl -e "$(other_endpoints "$NODE_IP")" -n "$NODE_IP" reset --graceful=true --reboot=false --wait --timeout "$RESET_TIMEOUT" ||
   fail "$NODE_NAME ($NODE_IP): the graceful reset failed, so its VM stays. Inspect it (talosctl -n $NODE_IP dmesg), or set cluster.teardown: true if the whole cluster goes, then run again."
 kubectl delete node "$NODE_NAME" --ignore-not-found
+# talosctl reset --wait returns at the start of the reset's stopAllServices task (talos v1.13.9 and v1.14.1
+# cmd/talosctl/pkg/talos/action/tracker.go StopAllServicesEventFn), which goes on to stop every service,
+# apid among them (v1alpha1_sequencer_tasks.go StopAllServices). Until then the node still answers, and the
+# removal that comes next in this update would take it for a live control plane (live_control_plane) and
+# ask it for the cluster's health as it goes down. So the removal ends when the node stops answering.
+limit=$((SECONDS + $(seconds_of "$RESET_TIMEOUT")))
+while talosctl -e "$NODE_IP" -n "$NODE_IP" version --short >/dev/null 2>&1; do
+  if [ "$SECONDS" -ge "$limit" ]; then
+    log "$NODE_NAME ($NODE_IP): its Talos API still answers $RESET_TIMEOUT after the reset; deleting its VM stops it"
+    break
+  fi
+  sleep 1
+done
 log "$NODE_NAME: out of the cluster"

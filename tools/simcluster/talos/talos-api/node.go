@@ -170,12 +170,13 @@ func (n *Node) shutdown(why string) {
 
 	c := n.cluster
 
+	// On the timeline before it stops answering, so that whoever sees it not answer finds it there.
+	c.timeline.Add(n.Name, "down", why)
 	c.mu.Lock()
 	n.up, n.booted = false, false
 	c.mu.Unlock()
 
 	n.stopServing()
-	c.timeline.Add(n.Name, "down", why)
 	n.kubeletDown()
 }
 

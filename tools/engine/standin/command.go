@@ -20,9 +20,20 @@
 //     update, and the engine replaces because of the SDK's replaceOnChanges "triggers[*]" ([sdk]), so the
 //     end result is the same.
 //   - Outputs ([local] command.go CommandOutputs = CommandInputs + BaseOutputs): the inputs, `stdout`,
-//     `stderr`, and `assets`/`archive` only when assetPaths/archivePaths are given. THE STAND-IN DOES NOT
-//     RUN COMMANDS (running them is a later issue): stdout and stderr are "" (what [local] Create returns
-//     when `create` is unset), and assets/archive are absent.
+//     `stderr`, and `assets`/`archive` only when assetPaths/archivePaths are given (the stand-in serves
+//     neither: the library gives none).
+//   - Running ([local] commandOutputs.go run; commandController.go Create, Update, Delete): only on a
+//     simulated cluster (envSim, core.go); otherwise nothing runs and stdout and stderr are "" (what
+//     Create returns when `create` is unset). Create runs `create`; Update runs `update`, else `create`,
+//     starting from the old stdout/stderr; Delete runs the state's `delete`. A command runs under
+//     `interpreter` (default /bin/sh -c) in `dir` (default the plugin's working directory), with the
+//     plugin's environment plus `environment`, PULUMI_COMMAND_STDOUT/STDERR set to the previous outputs
+//     unless addPreviousOutputInEnv is false, and `stdin`. Its stdout and stderr lose one trailing
+//     newline. A failure is a plain error "<exit error>: running <command>:\n<stdout and stderr>", no
+//     partial state ([infer] returns a partial state only for a ResourceInitFailedError): a failed create
+//     leaves no resource, and a failed update leaves the old state, whose inputs the next update diffs
+//     against again. Not simulated: the output streamed to the engine's log as it runs (the stand-in has
+//     no engine host connection); the error carries the output.
 //   - Preview ([infer] markComputed): in a create preview every output that does not mirror an input
 //     (stdout, stderr) is unknown; in an update preview too, since some input changed (the default flow
 //     makes every output depend on every input).
@@ -33,6 +44,14 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 )
 
@@ -48,6 +67,7 @@ func commandPlugin() *Plugin {
 				Replace: []ReplaceRule{{Path: "triggers"}},
 				Create:  commandCreate,
 				Update:  commandUpdate,
+				Delete:  commandDelete,
 				Read: "pulumi-go-provider's default Read returns the state as it is (the command is not run " +
 					"again).",
 			},
@@ -82,8 +102,12 @@ func commandCreate(c *Call) (string, resource.PropertyMap, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	// Not run (see the file comment): what Create returns when there is no command to run.
 	outs["stdout"], outs["stderr"] = resource.NewProperty(""), resource.NewProperty("")
+	if command, ok := str(c.News["create"]); ok && simulated() {
+		if err := runCommand(command, outs); err != nil {
+			return "", nil, err
+		}
+	}
 	return id, outs, nil
 }
 
@@ -93,7 +117,87 @@ func commandUpdate(c *Call) (resource.PropertyMap, error) {
 		outs["stdout"], outs["stderr"] = unknown(), unknown()
 		return outs, nil
 	}
-	// [local] Update starts from the old stdout/stderr and runs update (or create); not run here.
-	outs["stdout"], outs["stderr"] = resource.NewProperty(""), resource.NewProperty("")
+	// [local] Update starts from the old stdout/stderr and runs update, or create.
+	outs["stdout"], outs["stderr"] = stringOr(c.Olds["stdout"]), stringOr(c.Olds["stderr"])
+	command, ok := str(c.News["update"])
+	if !ok {
+		command, ok = str(c.News["create"])
+	}
+	if ok && simulated() {
+		if err := runCommand(command, outs); err != nil {
+			return nil, err
+		}
+	}
 	return outs, nil
+}
+
+func commandDelete(c *Call) error {
+	command, ok := str(c.Olds["delete"])
+	if !ok || !simulated() {
+		return nil
+	}
+	return runCommand(command, copyMap(c.Olds))
+}
+
+func stringOr(v resource.PropertyValue) resource.PropertyValue {
+	s, _ := str(v)
+	return resource.NewProperty(s)
+}
+
+// runCommand runs a command with the resource's inputs and sets its stdout and stderr ([local] run).
+func runCommand(command string, props resource.PropertyMap) error {
+	args := []string{"/bin/sh", "-c"}
+	if interpreter := stringList(props["interpreter"]); len(interpreter) > 0 {
+		args = interpreter
+	}
+	args = append(args, command)
+	cmd := exec.Command(args[0], args[1:]...) //nolint:gosec // running the resource's command is the point
+	if dir, ok := str(props["dir"]); ok {
+		cmd.Dir = dir
+	} else {
+		wd, err := os.Getwd()
+		if err != nil {
+			return err
+		}
+		cmd.Dir = wd
+	}
+	cmd.Env = os.Environ()
+	if env := plain(props["environment"]); env.IsObject() {
+		for k, v := range env.ObjectValue() {
+			if s, ok := str(v); ok {
+				cmd.Env = append(cmd.Env, fmt.Sprintf("%s=%s", k, s))
+			}
+		}
+	}
+	if add := plain(props["addPreviousOutputInEnv"]); !add.IsBool() || add.BoolValue() {
+		for key, name := range map[resource.PropertyKey]string{"stdout": "PULUMI_COMMAND_STDOUT", "stderr": "PULUMI_COMMAND_STDERR"} {
+			if s, _ := str(props[key]); s != "" {
+				cmd.Env = append(cmd.Env, name+"="+s)
+			}
+		}
+	}
+	if stdin, ok := str(props["stdin"]); ok && stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	var stdout, stderr bytes.Buffer
+	both := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = io.MultiWriter(&stdout, both), io.MultiWriter(&stderr, both)
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: running %q:\n%s", err, command, both.b.String())
+	}
+	props["stdout"] = resource.NewProperty(strings.TrimSuffix(stdout.String(), "\n"))
+	props["stderr"] = resource.NewProperty(strings.TrimSuffix(stderr.String(), "\n"))
+	return nil
+}
+
+// lockedBuffer interleaves stdout and stderr as they come ([local] util.ConcurrentWriter).
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
 }

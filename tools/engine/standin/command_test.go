@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -51,4 +54,55 @@ func TestCommand(t *testing.T) {
 	expectUnknown(t, up, "stdout", "stderr")
 	up = h.update(typ, "upgrade", id, outs, in, newCreate, false)
 	expectSecret(t, up, "stdin")
+}
+
+// On a simulated cluster the commands run as pulumi-command v1.2.1 runs them (command.go).
+func TestCommandRunsOnASimulatedCluster(t *testing.T) {
+	const typ = "command:local:Command"
+	h := newHarness(t, commandPlugin)
+	marker := filepath.Join(t.TempDir(), "deleted")
+	in := props(map[string]any{
+		"create":      `echo "$GREETING"; cat; echo warned >&2`,
+		"update":      `echo "was: $PULUMI_COMMAND_STDOUT"`,
+		"delete":      `echo gone > "$MARKER"`,
+		"environment": map[string]any{"GREETING": "hello", "MARKER": marker},
+		"stdin":       "from stdin\n",
+	})
+	in["stdin"] = resource.MakeSecret(in["stdin"])
+
+	// Without a simulated cluster nothing runs.
+	_, outs := h.create(typ, "cmd", in, false)
+	if stringAt(t, outs, "stdout") != "" {
+		t.Errorf("ran without a simulated cluster: %v", outs)
+	}
+
+	t.Setenv(envSim, "127.0.0.1:1")
+	id, outs := h.create(typ, "cmd", in, false)
+	if got := stringAt(t, outs, "stdout"); got != "hello\nfrom stdin" {
+		t.Errorf("stdout = %q", got)
+	}
+	if got := stringAt(t, outs, "stderr"); got != "warned" {
+		t.Errorf("stderr = %q", got)
+	}
+	changed := in.Copy()
+	changed["environment"] = resource.NewPropertyValue(map[string]any{"GREETING": "again", "MARKER": marker})
+	up := h.update(typ, "cmd", id, outs, in, changed, false)
+	if got := stringAt(t, up, "stdout"); got != "was: hello\nfrom stdin" {
+		t.Errorf("update stdout = %q", got)
+	}
+	if _, err := h.p.Delete(context.Background(), &pulumirpc.DeleteRequest{
+		Urn: urnOf(typ, "cmd"), Id: id, Properties: h.pack(up), OldInputs: h.pack(changed),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(marker); err != nil || string(data) != "gone\n" {
+		t.Errorf("delete did not run: %q %v", data, err)
+	}
+
+	failing := props(map[string]any{"create": "echo on-stdout; echo boom >&2; exit 3"})
+	_, _, err := h.tryCreate(typ, "failing", failing, false)
+	if err == nil || !strings.Contains(err.Error(), `exit status 3: running "echo on-stdout; echo boom >&2; exit 3"`) ||
+		!strings.Contains(err.Error(), "on-stdout") || !strings.Contains(err.Error(), "boom") {
+		t.Errorf("failed create: %v", err)
+	}
 }

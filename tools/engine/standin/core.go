@@ -60,7 +60,15 @@ import (
 const (
 	envFail    = "TALOS_PROXMOX_STANDIN_FAIL"
 	envJournal = "TALOS_PROXMOX_STANDIN_JOURNAL"
+	// envSim is the control address of a simulated cluster (tools/simcluster: talos-api). With it, the
+	// stand-ins act as the real providers do on what they manage, on that cluster and this machine
+	// (issue 21, the end-to-end lane): the command stand-in runs its commands. Without it they run nothing
+	// and reach nothing, as the engine lane needs.
+	envSim = "TALOS_PROXMOX_SIM_CONTROL"
 )
+
+// simulated: the stand-ins act on a simulated cluster (envSim).
+func simulated() bool { return os.Getenv(envSim) != "" }
 
 // Plugin is the rules table of one stand-in provider.
 type Plugin struct {
@@ -104,6 +112,9 @@ type Resource struct {
 	Create func(c *Call) (string, resource.PropertyMap, error)
 	// Update returns the outputs; nil = the new inputs plus the old outputs that are not inputs.
 	Update func(c *Call) (resource.PropertyMap, error)
+	// Delete does what the real provider's Delete does beyond forgetting the resource (c.Olds are the
+	// state's outputs, c.OldInputs its inputs); nil = nothing.
+	Delete func(c *Call) error
 	// SecretOutputs: output paths ([*] for every element) the real schema marks sensitive.
 	SecretOutputs []string
 	// Read documents what the real provider's Read does beyond returning the state.
@@ -884,8 +895,12 @@ func (p *Provider) Read(_ context.Context, req *pulumirpc.ReadRequest) (*pulumir
 func (p *Provider) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emptypb.Empty, error) {
 	urn := req.GetUrn()
 	err := injectedFailure("delete", urn)
+	var r *Resource
 	if err == nil {
-		_, err = p.resource(urnType(urn))
+		r, err = p.resource(urnType(urn))
+	}
+	if err == nil && r.Delete != nil {
+		err = p.deleteWith(r, req)
 	}
 	id := req.GetId()
 	p.journal(journalEntry{Op: "delete", URN: urn, Type: urnType(urn), ID: &id}, err)
@@ -893,6 +908,19 @@ func (p *Provider) Delete(_ context.Context, req *pulumirpc.DeleteRequest) (*emp
 		return nil, err
 	}
 	return &emptypb.Empty{}, nil
+}
+
+func (p *Provider) deleteWith(r *Resource, req *pulumirpc.DeleteRequest) error {
+	olds, err := unmarshal(req.GetProperties(), "properties")
+	if err != nil {
+		return err
+	}
+	oldInputs, err := unmarshal(req.GetOldInputs(), "oldInputs")
+	if err != nil {
+		return err
+	}
+	urn := req.GetUrn()
+	return r.Delete(&Call{P: p, URN: urn, Name: urnName(urn), Type: urnType(urn), ID: req.GetId(), Olds: olds, OldInputs: oldInputs})
 }
 
 func (p *Provider) Invoke(_ context.Context, req *pulumirpc.InvokeRequest) (*pulumirpc.InvokeResponse, error) {

@@ -98,6 +98,7 @@ func vmLegacy() *Resource {
 		SecretOutputs: []string{"initialization.userAccount.password"},
 		Create:        vmCreate,
 		Update:        vmUpdate,
+		Delete:        vmDelete,
 		Read: "bpg's vmRead reads the VM config and status from the Proxmox API (and the agent's interfaces " +
 			"when agent.enabled and started); a VM gone from Proxmox leaves the state (SetId(\"\")).",
 	}
@@ -133,7 +134,86 @@ func vmCreate(c *Call) (string, resource.PropertyMap, error) {
 	outs["vmId"] = resource.NewProperty(vmID.NumberValue())
 	setMACs(outs, nil, false)
 	setAgentOutputs(outs, nil, nil, false)
+	if simulated() && started(c.News) {
+		if err := bootMachine(c); err != nil {
+			return "", nil, err
+		}
+	}
 	return strconv.FormatInt(int64(vmID.NumberValue()), 10), outs, nil
+}
+
+// started: [vm] mkStarted, Default true: bpg starts the VM once it is created (vmCreateStart).
+func started(news resource.PropertyMap) bool {
+	v := getPath(news, "started")
+	return !v.IsBool() || v.BoolValue()
+}
+
+// vmAddress is the VM's address as its cloud-init network config gives it (initialization.ipConfigs[0]
+// .ipv4.address, "<ip>/<prefix>"); the simulated machine listens there.
+func vmAddress(props resource.PropertyMap) (string, error) {
+	address, ok := str(getPath(props, "initialization.ipConfigs[0].ipv4.address"))
+	if !ok || address == "" {
+		return "", fmt.Errorf("stand-in proxmoxve: the VM has no static address in initialization.ipConfigs[0]; " +
+			"the simulated machine needs one")
+	}
+	ip, _, _ := strings.Cut(address, "/")
+	return ip, nil
+}
+
+// bootMachine: on a simulated cluster a started VM is a machine that boots from its CD-ROM, the Talos
+// ISO, into maintenance mode at its address (talos-api POST /machines).
+func bootMachine(c *Call) error {
+	ip, err := vmAddress(c.News)
+	if err != nil {
+		return err
+	}
+	name, ok := str(c.News["name"])
+	if !ok {
+		name = c.Name
+	}
+	iso, _ := str(getPath(c.News, "cdrom.fileId"))
+	return simRequest("POST", "/machines", map[string]string{"name": name, "ip": ip, "iso": iso})
+}
+
+// vmDelete: [vm] vmDelete stops the VM (stop_on_destroy: a hard stop) and deletes it; on a simulated
+// cluster its machine goes down for good.
+func vmDelete(c *Call) error {
+	if !simulated() {
+		return nil
+	}
+	ip, err := vmAddress(c.Olds)
+	if err != nil {
+		return err
+	}
+	return simRequest("DELETE", "/machines/"+ip, nil)
+}
+
+// vmRebooting are the inputs whose update sets rebootRequired in [vm] vmUpdate (the same list as the
+// library's impact report, tools/offline/changes.ts VM_REBOOTING); reboot_after_update (Default true)
+// then reboots the VM through the API.
+var vmRebooting = []string{
+	"acpi", "kvmArguments", "bios", "keyboardLayout", "machine", "tabletDevice", "agent", "amdSev",
+	"audioDevice", "bootOrders", "cpu", "tpmState", "rngs", "initialization", "hostpcis", "numas", "usbs",
+	"memory", "operatingSystem", "serialDevices", "vga", "virtiofs", "scsiHardware", "watchdog",
+}
+
+// rebootMachine: on a simulated cluster an update that needs a reboot reboots the machine, as Proxmox
+// reboots the VM: the guest's own reboot, undrained.
+func rebootMachine(c *Call) error {
+	after := getPath(c.News, "rebootAfterUpdate")
+	if after.IsBool() && !after.BoolValue() || !started(c.News) {
+		return nil
+	}
+	for _, key := range vmRebooting {
+		if !sameValue(getPath(c.OldInputs, key), getPath(c.News, key)) {
+			ip, err := vmAddress(c.News)
+			if err != nil {
+				return err
+			}
+			return simRequest("POST", "/machines/"+ip+"/reboot", nil)
+		}
+	}
+	return nil
 }
 
 // vmUpdate keeps the vm id and the MAC addresses Proxmox assigned ([vm] vmUpdate never changes the id).
@@ -144,6 +224,11 @@ func vmUpdate(c *Call) (resource.PropertyMap, error) {
 	}
 	setMACs(outs, c.Olds, c.Preview)
 	setAgentOutputs(outs, c.OldInputs, c.News, c.Preview)
+	if simulated() && !c.Preview {
+		if err := rebootMachine(c); err != nil {
+			return nil, err
+		}
+	}
 	return outs, nil
 }
 
@@ -286,7 +371,15 @@ func fileCreate(c *Call) (string, resource.PropertyMap, error) {
 	datastore, _ := str(outs["datastoreId"])
 	contentType, _ := str(outs["contentType"])
 	outs["size"] = resource.NewProperty(0.0)
-	return datastore + ":" + contentType + "/" + fileName, outs, nil
+	id := datastore + ":" + contentType + "/" + fileName
+	// On a simulated cluster the datastore holds it: a VM whose CD-ROM names it boots that image.
+	if simulated() {
+		url, _ := str(outs["url"])
+		if err := simRequest("POST", "/isos", map[string]string{"id": id, "url": url}); err != nil {
+			return "", nil, err
+		}
+	}
+	return id, outs, nil
 }
 
 // fileUpdate: only upload_timeout, verify, overwrite and overwrite_unmanaged update in place ([dl] Update

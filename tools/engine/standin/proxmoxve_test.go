@@ -1,6 +1,11 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
@@ -187,5 +192,51 @@ func TestDownloadFile(t *testing.T) {
 	xz["decompressionAlgorithm"] = resource.NewProperty("xz")
 	if _, failures := h.check(typ, "iso", nil, xz); len(failures) != 1 {
 		t.Errorf("xz should fail the check: %v", failures)
+	}
+}
+
+// On a simulated cluster the ISO download, a VM's start, its rebooting update and its deletion reach the
+// cluster's control API (talos-api control.go) as these requests.
+func TestVMOnASimulatedCluster(t *testing.T) {
+	var requests []string
+	server := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		requests = append(requests, strings.TrimSpace(r.Method+" "+r.URL.Path+" "+string(body)))
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	defer server.Close()
+	t.Setenv(envSim, strings.TrimPrefix(server.URL, "http://"))
+
+	h := newHarness(t, proxmoxvePlugin)
+	const url = "https://factory.talos.dev/image/376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba/v1.14.1/nocloud-amd64.iso"
+	id, _ := h.create("proxmoxve:download/file:File", "iso", props(map[string]any{
+		"contentType": "iso", "datastoreId": "local", "nodeName": "pve1", "url": url, "fileName": "talos.iso",
+	}), false)
+	vm := vmInputs()
+	vm["name"] = "cp-1"
+	vm["cdrom"] = map[string]any{"fileId": id}
+	vm["initialization"] = map[string]any{"ipConfigs": []any{map[string]any{"ipv4": map[string]any{"address": "127.0.0.41/24"}}}}
+	in := props(vm)
+	vmID, state := h.create(vmType, "cp-1", in, false)
+	h.update(vmType, "cp-1", vmID, state, in, with(vm, "description", "a note"), false)
+	h.update(vmType, "cp-1", vmID, state, in, with(vm, "memory", map[string]any{"dedicated": 8192.0}), false)
+	h.update(vmType, "cp-1", vmID, state, in, with(with(vm, "memory", map[string]any{"dedicated": 8192.0}).Mappable(), "rebootAfterUpdate", false), false)
+	if _, err := h.p.Delete(context.Background(), &pulumirpc.DeleteRequest{Urn: urnOf(vmType, "cp-1"), Id: vmID, Properties: h.pack(state)}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`POST /isos {"id":"local:iso/talos.iso","url":"` + url + `"}`,
+		`POST /machines {"ip":"127.0.0.41","iso":"local:iso/talos.iso","name":"cp-1"}`,
+		`POST /machines/127.0.0.41/reboot`,
+		`DELETE /machines/127.0.0.41`,
+	}
+	if strings.Join(requests, "\n") != strings.Join(want, "\n") {
+		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(requests, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Only loopback.
+	t.Setenv(envSim, "192.0.2.1:80")
+	if _, _, err := h.tryCreate(vmType, "cp-2", with(vm, "vmId", 102.0), false); err == nil || !strings.Contains(err.Error(), "loopback") {
+		t.Errorf("a non-loopback simulated cluster: %v", err)
 	}
 }

@@ -1,12 +1,11 @@
 /**
- * A simulated cluster on loopback for the day-2 scripts: real etcd v3.6.8 and kube-apiserver v1.36.3,
- * real talosctl (v1.13.9, or v1.14.1 for a v1.14 cluster) and kubectl v1.36.3 on the PATH, and talos-api
- * (tools/simcluster/talos/talos-api),
- * the stand-in for the Talos nodes, one mTLS listener per node on 127.0.0.x:50000. Each program is
- * built from the Go module proxy once per source version into the cache by tools/go-tool.sh.
+ * A simulated cluster on loopback for the day-2 scripts: real etcd v3.6.8 and kube-apiserver v1.36.3
+ * (run by talos-api), real talosctl (v1.13.9, or v1.14.1 for a v1.14 cluster) and kubectl v1.36.3 on the
+ * PATH, and talos-api (tools/simcluster/talos/talos-api), the stand-in for the Talos nodes, one listener
+ * per node on 127.0.0.x:50000. Each program is built from the Go module proxy once per source version
+ * into the cache by tools/go-tool.sh.
  */
 import { ChildProcess, spawn } from "node:child_process";
-import { generateKeyPairSync } from "node:crypto";
 import {
   closeSync,
   mkdirSync,
@@ -17,8 +16,6 @@ import {
   symlinkSync,
   writeFileSync,
 } from "node:fs";
-import { request } from "node:https";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { goTool } from "../go-tool";
@@ -77,6 +74,14 @@ export interface NodeSpec {
   registerAfterMs?: number;
 }
 
+/**
+ * A VM booted from the Talos ISO: its name, its address, and the ISO: one a datastore downloaded (its
+ * file id, addISO), or its Talos version and schematic.
+ */
+export type MachineSpec = { name: string; ip: string } & (
+  { iso: string } | { version: string; schematic: string }
+);
+
 export type FaultKind =
   | "fail-upgrade"
   | "fail-reboot"
@@ -123,6 +128,14 @@ export interface SimulatedCluster {
   kubeconfig: string;
   fault(kind: FaultKind, node: string, set?: boolean): Promise<void>;
   addNode(spec: NodeSpec): Promise<void>;
+  /** An ISO downloaded to a Proxmox datastore (an Image Factory URL): VMs may boot it by its id. */
+  addISO(iso: { id: string; url: string }): Promise<void>;
+  /** A VM booted from the Talos ISO at this address: a node in maintenance mode (an empty cluster only). */
+  addMachine(spec: MachineSpec): Promise<void>;
+  /** Proxmox reboots the VM at this address (after an update that needs it): Talos's reboot, undrained. */
+  rebootMachine(ip: string): Promise<void>;
+  /** The VM at this address is deleted: its node goes down for good. */
+  deleteMachine(ip: string): Promise<void>;
   nodes(): Promise<NodeState[]>;
   /** The part of talosctl upgrade-k8s that stays a stand-in: every kubelet moves to the version. */
   kubernetes(version: string): Promise<void>;
@@ -130,33 +143,7 @@ export interface SimulatedCluster {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === "object" && address
-          ? resolve(address.port)
-          : reject(new Error("no free port on 127.0.0.1")),
-      );
-    });
-  });
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** The status of an anonymous GET of an apiserver path (/readyz is public: RBAC's system:public-info-viewer). */
-function apiGet(port: number, path: string, ca: string): Promise<number> {
-  return new Promise((resolve) => {
-    const req = request({ host: "127.0.0.1", port, path, ca }, (res) => {
-      res.resume();
-      resolve(res.statusCode ?? 0);
-    });
-    req.on("error", () => resolve(0));
-    req.end();
-  });
-}
 
 async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   if (!child || child.exitCode !== null || child.signalCode !== null) {
@@ -164,124 +151,69 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   child.kill("SIGTERM");
-  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  // talos-api stops its apiserver and etcd first, each within 10 seconds.
+  const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
   await exited;
   clearTimeout(timer);
 }
 
 /**
- * Starts etcd, the apiserver and the Talos stand-in with these nodes. Always call stop(): it stops the
- * stand-in, then the apiserver before etcd (an apiserver whose etcd is gone hangs on SIGTERM).
+ * Starts talos-api, which runs the apiserver and etcd too. With nodes: a cluster that runs, those nodes
+ * configured, Kubernetes up. Without: an empty cluster, provisioned as a real one is (addMachine, then
+ * real talosctl: apply-config --insecure, bootstrap). Always call stop(): it stops talos-api, which stops
+ * the apiserver before etcd.
  */
-export async function startCluster(tools: ClusterTools, specs: NodeSpec[]): Promise<SimulatedCluster> {
+async function startTalosApi(tools: ClusterTools, specs?: NodeSpec[]): Promise<SimulatedCluster> {
   const dir = mkdtempSync(join(tmpdir(), "talos-proxmox-cluster-"));
   const bin = join(dir, "bin");
   mkdirSync(bin);
   symlinkSync(join(__dirname, "upgrade-k8s.sh"), join(bin, "talosctl"));
   symlinkSync(tools.kubectl, join(bin, "kubectl"));
-  const log = (name: string) => join(dir, `${name}.log`);
-  /** Output goes to a log file, not a pipe: a pipe nobody reads while a test waits would block the program. */
-  const spawnLogged = (name: string, command: string, args: string[]) => {
-    const fd = openSync(log(name), "w");
-    const child = spawn(command, args, { stdio: ["ignore", fd, fd] });
-    closeSync(fd);
-    child.on("exit", (code, signal) => {
-      if (code !== 0 && signal === null) {
-        process.stderr.write(`${name} exited with ${code}; its log: ${log(name)}\n`);
-      }
-    });
-    return child;
-  };
+  const log = join(dir, "talos-api.log");
   let talosApi: ChildProcess | undefined;
-  let apiserver: ChildProcess | undefined;
-  let etcd: ChildProcess | undefined;
   const stop = async () => {
     await stopProcess(talosApi);
-    await stopProcess(apiserver);
-    await stopProcess(etcd);
     if (!process.env.TALOS_PROXMOX_KEEP_CLUSTER) {
       rmSync(dir, { recursive: true, force: true });
     }
   };
 
   try {
-    const [clientPort, peerPort, securePort] = [await freePort(), await freePort(), await freePort()];
-    etcd = spawnLogged("etcd", tools.etcd, [
-      "--name=simulated",
-      `--data-dir=${join(dir, "etcd")}`,
-      `--listen-client-urls=http://127.0.0.1:${clientPort}`,
-      `--advertise-client-urls=http://127.0.0.1:${clientPort}`,
-      `--listen-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-advertise-peer-urls=http://127.0.0.1:${peerPort}`,
-      `--initial-cluster=simulated=http://127.0.0.1:${peerPort}`,
-    ]);
-
-    // The apiserver's PKI and the admin kubeconfig as a Talos control plane has them (talos-api
-    // kubepki.go): talosctl v1.14 accepts only a kubeconfig of Talos's shape from the Talos API.
-    const pki = join(dir, "kube-pki");
-    mkdirSync(pki);
-    await new Promise<void>((resolve, reject) => {
-      const gen = spawn(tools.talosApi, [
-        "-kube-pki",
-        pki,
-        "-endpoint",
-        `https://127.0.0.1:${securePort}`,
-        "-cluster",
-        "lab",
-      ]);
-      let stderr = "";
-      gen.stderr.on("data", (d) => (stderr += d));
-      gen.on("close", (code) =>
-        code === 0 ? resolve() : reject(new Error(`talos-api -kube-pki: ${stderr}`)),
-      );
-    });
-    const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 2048 });
-    writeFileSync(join(dir, "sa.key"), privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
-    writeFileSync(join(dir, "sa.pub"), publicKey.export({ type: "spki", format: "pem" }));
-    apiserver = spawnLogged("kube-apiserver", tools.kubeApiserver, [
-      `--etcd-servers=http://127.0.0.1:${clientPort}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
-      `--secure-port=${securePort}`,
-      `--tls-cert-file=${join(pki, "apiserver.crt")}`,
-      `--tls-private-key-file=${join(pki, "apiserver.key")}`,
-      `--client-ca-file=${join(pki, "ca.crt")}`,
-      "--authorization-mode=RBAC",
-      "--service-account-issuer=https://kubernetes.default.svc",
-      `--service-account-key-file=${join(dir, "sa.pub")}`,
-      `--service-account-signing-key-file=${join(dir, "sa.key")}`,
-      "--service-cluster-ip-range=10.96.0.0/16",
-    ]);
-    const ca = readFileSync(join(pki, "ca.crt"), "utf8");
-    const deadline = Date.now() + 120_000;
-    while ((await apiGet(securePort, "/readyz", ca)) !== 200) {
-      if (Date.now() > deadline || apiserver.exitCode !== null) {
-        throw new Error(`kube-apiserver did not become ready; its log: ${log("kube-apiserver")}`);
-      }
-      await sleep(250);
-    }
-
-    const kubeconfig = join(pki, "kubeconfig");
-    const nodesFile = join(dir, "nodes.json");
-    writeFileSync(nodesFile, JSON.stringify(specs));
+    const kubeconfig = join(dir, "kubeconfig");
     const talosconfig = join(dir, "talosconfig");
-    talosApi = spawnLogged("talos-api", tools.talosApi, [
-      "-nodes",
-      nodesFile,
+    const args = [
+      "-dir",
+      dir,
+      "-etcd",
+      tools.etcd,
+      "-kube-apiserver",
+      tools.kubeApiserver,
       "-kubeconfig",
       kubeconfig,
-      "-talosconfig",
-      talosconfig,
       "-control",
       "127.0.0.1:0",
-    ]);
+    ];
+    if (specs) {
+      const nodesFile = join(dir, "nodes.json");
+      writeFileSync(nodesFile, JSON.stringify(specs));
+      args.push("-nodes", nodesFile, "-talosconfig", talosconfig);
+    }
+    // Output goes to a log file, not a pipe: a pipe nobody reads while a test waits would block the program.
+    const fd = openSync(log, "w");
+    talosApi = spawn(tools.talosApi, args, { stdio: ["ignore", fd, fd] });
+    closeSync(fd);
+    talosApi.on("exit", (code, signal) => {
+      if (code !== 0 && signal === null) {
+        process.stderr.write(`talos-api exited with ${code}; its log: ${log}\n`);
+      }
+    });
     let control: string | undefined;
     while (!control) {
-      const found = /^control (\S+)$/m.exec(readFileSync(log("talos-api"), "utf8"));
+      const found = /^control (\S+)$/m.exec(readFileSync(log, "utf8"));
       if (found) {
         control = found[1];
       } else if (talosApi.exitCode !== null) {
-        throw new Error(`talos-api exited: ${readFileSync(log("talos-api"), "utf8")}`);
+        throw new Error(`talos-api exited: ${readFileSync(log, "utf8")}`);
       } else {
         await sleep(100);
       }
@@ -312,6 +244,10 @@ export async function startCluster(tools: ClusterTools, specs: NodeSpec[]): Prom
       kubeconfig,
       fault: async (kind, node, set = true) => void (await call("POST", "/faults", { kind, node, set })),
       addNode: async (spec) => void (await call("POST", "/nodes", spec)),
+      addISO: async (iso) => void (await call("POST", "/isos", iso)),
+      addMachine: async (spec) => void (await call("POST", "/machines", spec)),
+      rebootMachine: async (ip) => void (await call("POST", `/machines/${ip}/reboot`)),
+      deleteMachine: async (ip) => void (await call("DELETE", `/machines/${ip}`)),
       nodes: async () => (await (await call("GET", "/nodes")).json()) as NodeState[],
       kubernetes: async (version) => void (await call("POST", "/kubernetes", { version })),
       timeline: async () => (await (await call("GET", "/timeline")).json()) as TimelineEntry[],
@@ -321,4 +257,18 @@ export async function startCluster(tools: ClusterTools, specs: NodeSpec[]): Prom
     await stop();
     throw error;
   }
+}
+
+/** A cluster that runs: these nodes configured, etcd bootstrapped, Kubernetes up. */
+export function startCluster(tools: ClusterTools, specs: NodeSpec[]): Promise<SimulatedCluster> {
+  return startTalosApi(tools, specs);
+}
+
+/**
+ * An empty cluster to provision as a real one is: machines boot from the ISO into maintenance mode
+ * (addMachine), take their configs from real talosctl, and a control plane's bootstrap starts Kubernetes.
+ * Its talosconfig and kubeconfig are whatever talosctl writes; `kubeconfig` is written once Kubernetes runs.
+ */
+export function startEmptyCluster(tools: ClusterTools): Promise<SimulatedCluster> {
+  return startTalosApi(tools);
 }

@@ -5,21 +5,24 @@ import (
 	"crypto/rand"
 	stdx509 "crypto/x509"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/siderolabs/crypto/x509"
 	clientconfig "github.com/siderolabs/talos/pkg/machinery/client/config"
+	"github.com/siderolabs/talos/pkg/machinery/config"
 	"github.com/siderolabs/talos/pkg/machinery/config/generate/secrets"
 	"github.com/siderolabs/talos/pkg/machinery/role"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/clientcmd"
 )
 
 // NodeSpec is one node as the harness describes it.
@@ -46,84 +49,113 @@ const (
 
 // Cluster holds every simulated node. One mutex guards all node state.
 type Cluster struct {
-	ctx        context.Context //nolint:containedctx
-	mu         sync.Mutex
-	nodes      map[string]*Node // by IP
-	kube       kubernetes.Interface
-	kubeconfig []byte
-	ca         *x509.CertificateAuthority
-	timeline   *Timeline
-	faults     map[string]string // "<kind>/<ip>" -> detail
-	wg         sync.WaitGroup
+	ctx      context.Context //nolint:containedctx
+	mu       sync.Mutex
+	nodes    map[string]*Node // by IP
+	dir      string
+	bin      Binaries
+	timeline *Timeline
+	faults   map[string]string // "<kind>/<ip>" -> detail
+	wg       sync.WaitGroup
+	// caKeys are the Talos CAs' keys by certificate, from the control planes' configs: a worker's config
+	// holds only the CA's certificate, and its apid certificate comes from trustd on a control plane.
+	caKeys map[string][]byte
+	isos   map[string]MachineSpec // the ISOs Proxmox downloaded, by file id: their version and schematic
+	// talosCA: the Talos CA of a cluster of given nodes, which their apids use whatever their configs say.
+	talosCA *x509.PEMEncodedCertificateAndKey
 	// controllers serialises updateControllers: its status writes read, then update, the objects, and
 	// two at once (a kubelet's report and a fault from the control API) conflict on the same version.
 	controllers sync.Mutex
+
+	// Kubernetes, once it runs: from the start for a cluster of given nodes, from its bootstrap for one
+	// provisioned through the API. Guarded by kubeMu.
+	kubeMu         sync.RWMutex
+	kube           kubernetes.Interface
+	kubeconfig     []byte // the admin kubeconfig
+	processes      *kubernetesProcesses
+	bootstrapped   bool
+	kubeconfigPath string
 }
 
-// NewCluster issues the PKI, writes the talosconfig and boots every node.
-func NewCluster(ctx context.Context, kubeconfigPath, talosconfigPath string, specs []NodeSpec) (*Cluster, error) {
-	kubeconfig, err := os.ReadFile(kubeconfigPath)
-	if err != nil {
-		return nil, err
-	}
+// Options of a simulated cluster.
+type Options struct {
+	Dir         string // logs, etcd's data, the apiserver's PKI
+	Bin         Binaries
+	Kubeconfig  string // where to write the admin kubeconfig once Kubernetes runs
+	Talosconfig string // with Nodes: where to write the talosconfig of the cluster's Talos CA
+	// Nodes: a cluster that runs from the start, these nodes configured, etcd bootstrapped and Kubernetes
+	// up. Without them, the cluster is provisioned as a real one is: machines booted from the ISO come up
+	// in maintenance mode (POST /machines), take a config and install, and a control plane's bootstrap
+	// starts etcd and Kubernetes (provision.go).
+	Nodes []NodeSpec
+}
 
-	restConfig, err := clientcmd.RESTConfigFromKubeConfig(kubeconfig)
-	if err != nil {
-		return nil, fmt.Errorf("kubeconfig: %w", err)
-	}
-
-	kube, err := kubernetes.NewForConfig(restConfig)
-	if err != nil {
-		return nil, err
-	}
-
-	// The Talos PKI exactly as machinery generates a cluster's secrets (config/generate/secrets/ca.go):
-	// the Talos CA and an admin client certificate with the os:admin role.
-	now := time.Now()
-
-	ca, err := secrets.NewTalosCA(now)
-	if err != nil {
-		return nil, err
-	}
-
-	admin, err := secrets.NewAdminCertificateAndKey(now, x509.NewCertificateAndKeyFromCertificateAuthority(ca), role.MakeSet(role.Admin), 24*time.Hour)
-	if err != nil {
-		return nil, err
-	}
-
+// NewCluster starts a simulated cluster.
+func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 	c := &Cluster{
-		ctx:        ctx,
-		nodes:      map[string]*Node{},
-		kube:       kube,
-		kubeconfig: kubeconfig,
-		ca:         ca,
-		timeline:   NewTimeline(),
-		faults:     map[string]string{},
+		ctx:            ctx,
+		nodes:          map[string]*Node{},
+		dir:            opts.Dir,
+		bin:            opts.Bin,
+		timeline:       NewTimeline(),
+		faults:         map[string]string{},
+		caKeys:         map[string][]byte{},
+		isos:           map[string]MachineSpec{},
+		kubeconfigPath: opts.Kubeconfig,
+	}
+
+	if len(opts.Nodes) == 0 {
+		return c, nil
+	}
+
+	// The cluster's secrets exactly as machinery generates them (config/generate/secrets NewBundle): the
+	// Talos CA, the Kubernetes CA and service account key; an admin client certificate with the os:admin
+	// role (NewAdminCertificateAndKey).
+	bundle, err := secrets.NewBundle(secrets.NewClock(), config.TalosVersionCurrent)
+	if err != nil {
+		return nil, err
+	}
+
+	admin, err := secrets.NewAdminCertificateAndKey(time.Now(), bundle.Certs.OS, role.MakeSet(role.Admin), 24*time.Hour)
+	if err != nil {
+		return nil, err
 	}
 
 	endpoints := []string{}
 
-	for _, spec := range specs {
+	for _, spec := range opts.Nodes {
 		if spec.Role == "controlplane" {
 			endpoints = append(endpoints, spec.IP)
 		}
 	}
 
 	// clientconfig.NewConfig is what talosctl gen config and the Talos provider write (client/config/config.go).
-	talosconfig := clientconfig.NewConfig("simulated", endpoints, ca.CrtPEM, admin)
-	if err = os.MkdirAll(filepath.Dir(talosconfigPath), 0o700); err != nil {
+	talosconfig := clientconfig.NewConfig("simulated", endpoints, bundle.Certs.OS.Crt, admin)
+	if err = os.MkdirAll(filepath.Dir(opts.Talosconfig), 0o700); err != nil {
 		return nil, err
 	}
 
-	if err = talosconfig.Save(talosconfigPath); err != nil {
+	if err = talosconfig.Save(opts.Talosconfig); err != nil {
 		return nil, err
 	}
 
-	if err = c.startWorkloads(); err != nil {
+	port := freePort()
+	if port == 0 {
+		return nil, fmt.Errorf("no free loopback port for the apiserver")
+	}
+
+	pki, err := newKubernetesPKI(&url.URL{Scheme: "https", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port))}, "lab", bundle.Certs.K8s, bundle.Certs.K8sServiceAccount.Key)
+	if err != nil {
 		return nil, err
 	}
 
-	for _, spec := range specs {
+	if err = c.runKubernetes(pki); err != nil {
+		return nil, err
+	}
+
+	c.talosCA = bundle.Certs.OS
+
+	for _, spec := range opts.Nodes {
 		if err = c.AddNode(spec); err != nil {
 			return nil, err
 		}
@@ -131,6 +163,36 @@ func NewCluster(ctx context.Context, kubeconfigPath, talosconfigPath string, spe
 
 	return c, nil
 }
+
+// runKubernetes starts etcd and the apiserver, writes the admin kubeconfig and starts the workloads and
+// the controllers' part of the stand-in (kubelet.go).
+func (c *Cluster) runKubernetes(pki *kubernetesPKI) error {
+	processes, kube, err := startKubernetes(c.ctx, c.dir, c.bin, pki)
+	if err != nil {
+		return err
+	}
+
+	c.kubeMu.Lock()
+	c.processes, c.kube, c.kubeconfig, c.bootstrapped = processes, kube, pki.kubeconfig, true
+	c.kubeMu.Unlock()
+
+	if err = os.WriteFile(c.kubeconfigPath, pki.kubeconfig, 0o600); err != nil {
+		return err
+	}
+
+	return c.startWorkloads()
+}
+
+// kubernetes is the client of the cluster's apiserver, nil until Kubernetes runs.
+func (c *Cluster) kubernetes() kubernetes.Interface {
+	c.kubeMu.RLock()
+	defer c.kubeMu.RUnlock()
+
+	return c.kube
+}
+
+// errNoKubernetes is what a step that needs the apiserver meets before the cluster's bootstrap.
+var errNoKubernetes = errors.New("Kubernetes does not run yet: the cluster is not bootstrapped")
 
 // AddNode creates a node: it boots at once, or after RegisterAfterMs while it installs.
 func (c *Cluster) AddNode(spec NodeSpec) error {
@@ -167,7 +229,7 @@ func (c *Cluster) AddNode(spec NodeSpec) error {
 	return nil
 }
 
-// Shutdown stops every node's listener and waits for the background work.
+// Shutdown stops every node's listener, waits for the background work, then stops Kubernetes.
 func (c *Cluster) Shutdown() {
 	c.mu.Lock()
 	nodes := c.sortedNodes()
@@ -178,6 +240,14 @@ func (c *Cluster) Shutdown() {
 	}
 
 	c.wg.Wait()
+
+	c.kubeMu.RLock()
+	processes := c.processes
+	c.kubeMu.RUnlock()
+
+	if processes != nil {
+		processes.stop()
+	}
 }
 
 func (c *Cluster) sortedNodes() []*Node {
@@ -218,10 +288,15 @@ func (c *Cluster) fault(kind string, n *Node) bool {
 	return byIP || byName
 }
 
-// serverCertificate issues a node's apid certificate for its IP from the Talos CA, as Talos's
-// trustd/apid do (a server certificate with the node's addresses as SANs).
-func (c *Cluster) serverCertificate(ip string) (*x509.PEMEncodedCertificateAndKey, error) {
-	keyPair, err := x509.NewKeyPair(c.ca,
+// serverCertificate issues a node's apid certificate for its IP from its Talos CA, as Talos's trustd/apid
+// do (a server certificate with the node's addresses as SANs).
+func serverCertificate(ip string, ca *x509.PEMEncodedCertificateAndKey) (*x509.PEMEncodedCertificateAndKey, error) {
+	issuer, err := x509.NewCertificateAuthorityFromCertificateAndKey(ca)
+	if err != nil {
+		return nil, err
+	}
+
+	keyPair, err := x509.NewKeyPair(issuer,
 		x509.IPAddresses([]net.IP{net.ParseIP(ip)}),
 		x509.CommonName(ip),
 		x509.NotAfter(time.Now().Add(24*time.Hour)),

@@ -13,6 +13,10 @@ import (
 //
 //	POST /faults     {"kind": k, "node": name|ip|"all", "set": bool}   set or clear a fault
 //	POST /nodes      NodeSpec                                           add a node (it installs first if registerAfterMs > 0)
+//	POST /isos       ISO                                                an ISO downloaded to a datastore
+//	POST /machines   MachineSpec                                        boot a VM from the ISO (maintenance mode; provision.go)
+//	POST /machines/{ip}/reboot                                          reboot a VM (Proxmox, after an update that needs it)
+//	DELETE /machines/{ip}                                               delete a VM
 //	GET  /nodes      the nodes as the stand-in holds them
 //	POST /kubernetes {"version": "v1.36.3"}                             the part of upgrade-k8s that stays a stand-in
 //	GET  /timeline   what happened, in order
@@ -122,6 +126,60 @@ func (c *Cluster) controlHandler() http.Handler {
 
 		if err := c.AddNode(spec); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
+
+			return
+		}
+
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	mux.HandleFunc("POST /machines", func(w http.ResponseWriter, r *http.Request) {
+		var spec MachineSpec
+		if err := json.NewDecoder(r.Body).Decode(&spec); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+
+			return
+		}
+
+		if err := c.AddMachine(spec); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+
+			return
+		}
+
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	mux.HandleFunc("POST /isos", func(w http.ResponseWriter, r *http.Request) {
+		var iso ISO
+		if err := json.NewDecoder(r.Body).Decode(&iso); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+
+			return
+		}
+
+		if err := c.AddISO(iso); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+
+			return
+		}
+
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	mux.HandleFunc("POST /machines/{ip}/reboot", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.RebootMachine(r.PathValue("ip")); err != nil {
+			http.Error(w, err.Error(), http.StatusConflict)
+
+			return
+		}
+
+		w.WriteHeader(http.StatusNoContent)
+	})
+
+	mux.HandleFunc("DELETE /machines/{ip}", func(w http.ResponseWriter, r *http.Request) {
+		if err := c.DeleteMachine(r.PathValue("ip")); err != nil {
+			http.Error(w, err.Error(), http.StatusNotFound)
 
 			return
 		}

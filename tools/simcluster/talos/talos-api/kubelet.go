@@ -35,12 +35,12 @@ func (c *Cluster) startWorkloads() error {
 
 	// The service account controller's "default" account: the ServiceAccount admission plugin refuses pods
 	// in a namespace without it (plugin/pkg/admission/serviceaccount).
-	_, err := c.kube.CoreV1().ServiceAccounts(workloadNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
+	_, err := c.kubernetes().CoreV1().ServiceAccounts(workloadNamespace).Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default"}}, metav1.CreateOptions{})
 	if err != nil && !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("default ServiceAccount: %w", err)
 	}
 
-	_, err = c.kube.AppsV1().DaemonSets("kube-system").Create(ctx, &appsv1.DaemonSet{
+	_, err = c.kubernetes().AppsV1().DaemonSets("kube-system").Create(ctx, &appsv1.DaemonSet{
 		ObjectMeta: metav1.ObjectMeta{Name: "cilium"},
 		Spec: appsv1.DaemonSetSpec{
 			Selector:       &metav1.LabelSelector{MatchLabels: labels},
@@ -55,7 +55,7 @@ func (c *Cluster) startWorkloads() error {
 	replicas := int32(2)
 	dnsLabels := map[string]string{"k8s-app": "kube-dns"}
 
-	_, err = c.kube.AppsV1().Deployments("kube-system").Create(ctx, &appsv1.Deployment{
+	_, err = c.kubernetes().AppsV1().Deployments("kube-system").Create(ctx, &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: "coredns"},
 		Spec: appsv1.DeploymentSpec{
 			Replicas: &replicas,
@@ -90,12 +90,16 @@ func podTemplate(labels map[string]string) corev1.PodTemplateSpec {
 // would: cilium is available on each Ready node but those with the "cilium-unavailable" fault, coredns
 // while any node is Ready.
 func (c *Cluster) updateControllers() error {
+	if c.kubernetes() == nil {
+		return nil // no controllers before the bootstrap
+	}
+
 	c.controllers.Lock()
 	defer c.controllers.Unlock()
 
 	ctx := c.ctx
 
-	nodes, err := c.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := c.kubernetes().CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -112,7 +116,7 @@ func (c *Cluster) updateControllers() error {
 		}
 	}
 
-	ds, err := c.kube.AppsV1().DaemonSets("kube-system").Get(ctx, "cilium", metav1.GetOptions{})
+	ds, err := c.kubernetes().AppsV1().DaemonSets("kube-system").Get(ctx, "cilium", metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -122,11 +126,11 @@ func (c *Cluster) updateControllers() error {
 		UpdatedNumberScheduled: desired, NumberReady: ready, NumberAvailable: ready, NumberUnavailable: desired - ready,
 	}
 
-	if _, err = c.kube.AppsV1().DaemonSets("kube-system").UpdateStatus(ctx, ds, metav1.UpdateOptions{}); err != nil {
+	if _, err = c.kubernetes().AppsV1().DaemonSets("kube-system").UpdateStatus(ctx, ds, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
 
-	deploy, err := c.kube.AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
+	deploy, err := c.kubernetes().AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -141,7 +145,7 @@ func (c *Cluster) updateControllers() error {
 		ReadyReplicas: available, AvailableReplicas: available, UnavailableReplicas: *deploy.Spec.Replicas - available,
 	}
 
-	_, err = c.kube.AppsV1().Deployments("kube-system").UpdateStatus(ctx, deploy, metav1.UpdateOptions{})
+	_, err = c.kubernetes().AppsV1().Deployments("kube-system").UpdateStatus(ctx, deploy, metav1.UpdateOptions{})
 
 	return err
 }
@@ -159,9 +163,13 @@ func nodeReady(node *corev1.Node) bool {
 // kubeletUp registers the node (first boot) and reports it Ready with its kubelet version, and starts
 // its workload pod.
 func (n *Node) kubeletUp() error {
+	if n.cluster.kubernetes() == nil {
+		return nil // the kubelet registers once the apiserver runs (runKubernetes registers every booted node)
+	}
+
 	c := n.cluster
 	ctx := c.ctx
-	nodes := c.kube.CoreV1().Nodes()
+	nodes := c.kubernetes().CoreV1().Nodes()
 
 	_, err := nodes.Get(ctx, n.Name, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
@@ -184,7 +192,7 @@ func (n *Node) kubeletUp() error {
 		return err
 	}
 
-	pods := c.kube.CoreV1().Pods(workloadNamespace)
+	pods := c.kubernetes().CoreV1().Pods(workloadNamespace)
 
 	pod, err := pods.Create(ctx, &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: workloadName(n), Labels: map[string]string{"app": workloadName(n)}},
@@ -225,8 +233,12 @@ func (n *Node) kubeletDown() {
 // addresses, kubelet version and Ready, False with the "stay-notready" fault; Unknown while the node is
 // down. Then the controllers' status follows.
 func (n *Node) reportStatus() error {
+	if n.cluster.kubernetes() == nil {
+		return nil
+	}
+
 	c := n.cluster
-	nodes := c.kube.CoreV1().Nodes()
+	nodes := c.kubernetes().CoreV1().Nodes()
 
 	node, err := nodes.Get(c.ctx, n.Name, metav1.GetOptions{})
 	if err != nil {
@@ -303,27 +315,31 @@ func (c *Cluster) setKubelet(version string) error {
 // cordonAndDrain is Talos's own CordonAndDrainNode task of a graceful reset: cordon, then evict the
 // node's pods through the Eviction API (internal/pkg/cri/... and the sequencer task).
 func (n *Node) cordonAndDrain() error {
+	if n.cluster.kubernetes() == nil {
+		return errNoKubernetes
+	}
+
 	c := n.cluster
 	ctx := c.ctx
 
-	node, err := c.kube.CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
+	node, err := c.kubernetes().CoreV1().Nodes().Get(ctx, n.Name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
 
 	node.Spec.Unschedulable = true
 
-	if _, err = c.kube.CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
+	if _, err = c.kubernetes().CoreV1().Nodes().Update(ctx, node, metav1.UpdateOptions{}); err != nil {
 		return err
 	}
 
-	pods, err := c.kube.CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", n.Name).String()})
+	pods, err := c.kubernetes().CoreV1().Pods("").List(ctx, metav1.ListOptions{FieldSelector: fields.OneTermEqualSelector("spec.nodeName", n.Name).String()})
 	if err != nil {
 		return err
 	}
 
 	for _, pod := range pods.Items {
-		err = c.kube.PolicyV1().Evictions(pod.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace}})
+		err = c.kubernetes().PolicyV1().Evictions(pod.Namespace).Evict(ctx, &policyv1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace}})
 		if err != nil {
 			return fmt.Errorf("evicting %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
@@ -344,7 +360,7 @@ func (c *Cluster) watchLoop(watchOnce func() error) {
 
 // watchNodes records cordons and uncordons (spec.unschedulable) in the timeline.
 func (c *Cluster) watchNodes() error {
-	w, err := c.kube.CoreV1().Nodes().Watch(c.ctx, metav1.ListOptions{})
+	w, err := c.kubernetes().CoreV1().Nodes().Watch(c.ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -376,7 +392,7 @@ func (c *Cluster) watchNodes() error {
 // watchPods finishes the graceful deletion of a pod on a node (an eviction sets its deletion timestamp;
 // the kubelet stops its containers and deletes it with grace period 0) and records it as evicted.
 func (c *Cluster) watchPods() error {
-	w, err := c.kube.CoreV1().Pods(workloadNamespace).Watch(c.ctx, metav1.ListOptions{})
+	w, err := c.kubernetes().CoreV1().Pods(workloadNamespace).Watch(c.ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -390,7 +406,7 @@ func (c *Cluster) watchPods() error {
 
 		zero := int64(0)
 
-		err = c.kube.CoreV1().Pods(pod.Namespace).Delete(c.ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+		err = c.kubernetes().CoreV1().Pods(pod.Namespace).Delete(c.ctx, pod.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 		if err == nil {
 			c.timeline.Add(pod.Spec.NodeName, "evicted", pod.Namespace+"/"+pod.Name)
 		}
@@ -402,7 +418,11 @@ func (c *Cluster) watchPods() error {
 // kubernetesNodesReport is Talos's "all k8s nodes to report" check (pkg/cluster/check/kubernetes.go
 // K8sAllNodesReportedAssertion): the Kubernetes nodes' internal IPs are exactly the expected ones.
 func (a *api) kubernetesNodesReport(ctx context.Context, ips []string) error {
-	nodes, err := a.cluster.kube.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	if a.cluster.kubernetes() == nil {
+		return errNoKubernetes
+	}
+
+	nodes, err := a.cluster.kubernetes().CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return err
 	}
@@ -438,7 +458,11 @@ func sortedCopy(list []string) []string {
 // allowed to go), so the Eviction API answers 429 (pkg/registry/core/pod/storage/eviction.go) and a drain
 // retries until its timeout. Clearing the fault deletes it.
 func (c *Cluster) blockDrain(n *Node, block bool) error {
-	pdbs := c.kube.PolicyV1().PodDisruptionBudgets(workloadNamespace)
+	if c.kubernetes() == nil {
+		return errNoKubernetes
+	}
+
+	pdbs := c.kubernetes().PolicyV1().PodDisruptionBudgets(workloadNamespace)
 	name := workloadName(n)
 
 	if !block {

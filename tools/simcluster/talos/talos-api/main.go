@@ -1,15 +1,18 @@
 // talos-api stands in for the Talos nodes of a simulated cluster: it serves the Talos API that real
-// talosctl v1.13.9 calls, one mTLS listener per node on 127.0.0.x:50000, and plays each node's kubelet
-// against a real kube-apiserver. It is a stand-in because a Talos node (a Linux system booted from the
-// Talos image, with machined and apid) cannot run here. Every behaviour follows Talos v1.13.9's own
-// source, cited where it is implemented; the resource types, the API messages, the PKI and the COSI
-// state server are Talos's and COSI's own code (machinery v1.13.9, cosi-project/runtime v1.14.1).
+// talosctl (v1.13.9 and v1.14.1) calls, one listener per node on 127.0.0.x:50000, plays each node's
+// kubelet against a real kube-apiserver, and runs that apiserver and its etcd. It is a stand-in because a
+// Talos node (a Linux system booted from the Talos image, with machined and apid) cannot run here. Every
+// behaviour follows Talos's own source, cited where it is implemented; the resource types, the API
+// messages, the PKI and the COSI state server are Talos's and COSI's own code (machinery v1.13.9,
+// cosi-project/runtime v1.14.1).
 //
-//	talos-api -nodes nodes.json -kubeconfig admin.kubeconfig -talosconfig out/talosconfig -control 127.0.0.1:0
-//	talos-api -kube-pki dir -endpoint https://127.0.0.1:6443 -cluster lab   (writes dir's PKI, then exits: kubepki.go)
+//	talos-api -dir D -etcd E -kube-apiserver K -kubeconfig out/kubeconfig -nodes nodes.json -talosconfig out/talosconfig
+//	    a cluster that runs: these nodes configured, Kubernetes up (cluster.go)
+//	talos-api -dir D -etcd E -kube-apiserver K -kubeconfig out/kubeconfig
+//	    an empty cluster, provisioned through the API as a real one is (provision.go)
 //
 // It prints "control <address>" once every node that is up answers. The control API (HTTP on loopback)
-// injects faults, adds nodes and returns the timeline; see control.go.
+// injects faults, boots machines, adds nodes and returns the timeline; see control.go.
 package main
 
 import (
@@ -26,42 +29,40 @@ import (
 )
 
 func main() {
-	nodesFile := flag.String("nodes", "", "JSON list of the nodes (see NodeSpec)")
-	kubeconfig := flag.String("kubeconfig", "", "admin kubeconfig of the kube-apiserver: the nodes' kubelets use it and the Kubeconfig API serves it")
-	talosconfig := flag.String("talosconfig", "", "where to write the talosconfig for talosctl")
+	var opts Options
+
+	nodesFile := flag.String("nodes", "", "JSON list of the nodes (see NodeSpec); without it, an empty cluster to provision")
+	flag.StringVar(&opts.Dir, "dir", "", "directory for the logs, etcd's data and the apiserver's PKI")
+	flag.StringVar(&opts.Bin.Etcd, "etcd", "", "the etcd binary")
+	flag.StringVar(&opts.Bin.KubeAPIServer, "kube-apiserver", "", "the kube-apiserver binary")
+	flag.StringVar(&opts.Kubeconfig, "kubeconfig", "", "where to write the admin kubeconfig once Kubernetes runs")
+	flag.StringVar(&opts.Talosconfig, "talosconfig", "", "with -nodes: where to write the talosconfig for talosctl")
 	control := flag.String("control", "127.0.0.1:0", "address of the control API")
-	kubePKI := flag.String("kube-pki", "", "write the kube-apiserver's PKI and admin kubeconfig into this directory, then exit")
-	endpoint := flag.String("endpoint", "", "with -kube-pki: the kube-apiserver's URL")
-	clusterName := flag.String("cluster", "", "with -kube-pki: the cluster's name")
 	flag.Parse()
 
-	if *kubePKI != "" {
-		if err := writeKubernetesPKI(*kubePKI, *endpoint, *clusterName); err != nil {
-			log.Fatalf("talos-api: %v", err)
+	if opts.Dir == "" || opts.Bin.Etcd == "" || opts.Bin.KubeAPIServer == "" || opts.Kubeconfig == "" {
+		log.Fatal("talos-api: -dir, -etcd, -kube-apiserver and -kubeconfig are required")
+	}
+
+	if *nodesFile != "" {
+		if opts.Talosconfig == "" {
+			log.Fatal("talos-api: -nodes needs -talosconfig")
 		}
 
-		return
-	}
+		data, err := os.ReadFile(*nodesFile)
+		if err != nil {
+			log.Fatal(err)
+		}
 
-	if *nodesFile == "" || *kubeconfig == "" || *talosconfig == "" {
-		log.Fatal("talos-api: -nodes, -kubeconfig and -talosconfig are required")
-	}
-
-	var specs []NodeSpec
-
-	data, err := os.ReadFile(*nodesFile)
-	if err != nil {
-		log.Fatal(err)
-	}
-
-	if err = json.Unmarshal(data, &specs); err != nil {
-		log.Fatalf("talos-api: %s: %v", *nodesFile, err)
+		if err = json.Unmarshal(data, &opts.Nodes); err != nil {
+			log.Fatalf("talos-api: %s: %v", *nodesFile, err)
+		}
 	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	cluster, err := NewCluster(ctx, *kubeconfig, *talosconfig, specs)
+	cluster, err := NewCluster(ctx, opts)
 	if err != nil {
 		log.Fatalf("talos-api: %v", err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/cosi-project/runtime/pkg/state/impl/inmem"
 	"github.com/cosi-project/runtime/pkg/state/impl/namespaced"
 	"github.com/cosi-project/runtime/pkg/state/registry"
+	"github.com/siderolabs/crypto/x509"
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
 	"github.com/siderolabs/talos/pkg/machinery/resources/config"
@@ -51,6 +52,7 @@ type Node struct {
 	up, booted, gone            bool
 	busy                        string // the sequence that runs, Talos's sequencer lock
 	etcdMember                  bool
+	talosCA                     *x509.PEMEncodedCertificateAndKey // its apid's CA; nil in maintenance mode
 
 	resources state.State
 	server    *grpc.Server
@@ -81,6 +83,7 @@ func newNode(c *Cluster, spec NodeSpec) (*Node, error) {
 		persisted:     []byte(spec.Config),
 		bootedWith:    []byte(spec.Config),
 		etcdMember:    spec.Role == "controlplane",
+		talosCA:       c.talosCA,
 		events:        newEventLog(),
 	}, nil
 }
@@ -119,7 +122,16 @@ func (n *Node) boot() error {
 	n.bootedWith = n.running
 	n.busy = ""
 	n.events = newEventLog()
+	provisioned := c.talosCA == nil && n.running != nil
 	c.mu.Unlock()
+
+	if provisioned {
+		if err := n.identify(); err != nil {
+			c.timeline.Add(n.Name, "boot-failed", err.Error())
+
+			return err
+		}
+	}
 
 	if err := n.buildResources(); err != nil {
 		return err
@@ -132,6 +144,10 @@ func (n *Node) boot() error {
 	c.mu.Lock()
 	n.up = true
 	c.mu.Unlock()
+
+	if n.maintenance() {
+		return n.enterMaintenance()
+	}
 
 	if err := n.setStage(runtime.MachineStageBooting); err != nil {
 		return err
@@ -189,28 +205,24 @@ func (n *Node) stopServing() {
 	}
 }
 
-// serve starts the node's apid: mTLS with a certificate from the Talos CA, client certificates required
-// and checked against that CA (apid's TLS config, internal/app/apid/main.go).
+// serve starts the node's apid: mTLS with a certificate from its Talos CA, client certificates required
+// and checked against that CA (apid's TLS config, internal/app/apid/main.go); in maintenance mode a
+// self-signed certificate and no client certificate (provision.go).
 func (n *Node) serve() error {
-	cert, err := n.cluster.serverCertificate(n.IP)
+	var (
+		creds grpc.ServerOption
+		err   error
+	)
+
+	if n.maintenance() {
+		creds, err = maintenanceCredentials(n.IP)
+	} else {
+		creds, err = n.credentials()
+	}
+
 	if err != nil {
 		return err
 	}
-
-	pair, err := tls.X509KeyPair(cert.Crt, cert.Key)
-	if err != nil {
-		return err
-	}
-
-	pool := stdx509.NewCertPool()
-	pool.AppendCertsFromPEM(n.cluster.ca.CrtPEM)
-
-	creds := credentials.NewTLS(&tls.Config{
-		Certificates: []tls.Certificate{pair},
-		ClientAuth:   tls.RequireAndVerifyClientCert,
-		ClientCAs:    pool,
-		MinVersion:   tls.VersionTLS13,
-	})
 
 	var listener net.Listener
 
@@ -228,12 +240,47 @@ func (n *Node) serve() error {
 		return fmt.Errorf("node %s: %w", n.Name, err)
 	}
 
-	n.server = grpc.NewServer(grpc.Creds(creds))
+	options := []grpc.ServerOption{creds}
+	if n.maintenance() {
+		options = append(options, grpc.UnaryInterceptor(maintenanceUnary), grpc.StreamInterceptor(maintenanceStream))
+	}
+
+	n.server = grpc.NewServer(options...)
 	registerServices(n.server, n.cluster, n)
 
 	go n.server.Serve(listener) //nolint:errcheck
 
 	return nil
+}
+
+func (n *Node) credentials() (grpc.ServerOption, error) {
+	cert, err := serverCertificate(n.IP, n.talosCA)
+	if err != nil {
+		return nil, err
+	}
+
+	pair, err := tls.X509KeyPair(cert.Crt, cert.Key)
+	if err != nil {
+		return nil, err
+	}
+
+	pool := stdx509.NewCertPool()
+	pool.AppendCertsFromPEM(n.talosCA.Crt)
+
+	return grpc.Creds(credentials.NewTLS(&tls.Config{
+		Certificates: []tls.Certificate{pair},
+		ClientAuth:   tls.RequireAndVerifyClientCert,
+		ClientCAs:    pool,
+		MinVersion:   tls.VersionTLS13,
+	})), nil
+}
+
+// maintenance: the node booted from the ISO and has no config yet.
+func (n *Node) maintenance() bool {
+	n.cluster.mu.Lock()
+	defer n.cluster.mu.Unlock()
+
+	return n.running == nil
 }
 
 // buildResources fills the node's COSI state with the resources talosctl reads, typed as Talos's own
@@ -270,16 +317,21 @@ func (n *Node) buildResources() error {
 	nodename := k8s.NewNodename(k8s.NamespaceName, k8s.NodenameID)
 	nodename.TypedSpec().Nodename = n.Name
 
-	cfg, err := configloader.NewFromBytes(running)
-	if err != nil {
-		return err
+	list := []resource.Resource{versionRes, schematic}
+
+	// In maintenance mode there is no config, and no node name.
+	if running != nil {
+		cfg, err := configloader.NewFromBytes(running)
+		if err != nil {
+			return err
+		}
+
+		// The running config is MachineConfig "v1alpha1"; the persisted one only exists while it differs
+		// (resources/config/machine_config.go; controllers/config/acquire.go after a boot from disk).
+		list = append(list, nodename, config.NewMachineConfigWithID(cfg, config.ActiveID))
 	}
 
-	// The running config is MachineConfig "v1alpha1"; the persisted one only exists while it differs
-	// (resources/config/machine_config.go; controllers/config/acquire.go after a boot from disk).
-	list := []resource.Resource{versionRes, schematic, nodename, config.NewMachineConfigWithID(cfg, config.ActiveID)}
-
-	if string(persisted) != string(running) {
+	if running != nil && string(persisted) != string(running) {
 		staged, err := configloader.NewFromBytes(persisted)
 		if err != nil {
 			return err
@@ -289,7 +341,7 @@ func (n *Node) buildResources() error {
 	}
 
 	for _, r := range list {
-		if err = st.Create(ctx, r); err != nil {
+		if err := st.Create(ctx, r); err != nil {
 			return err
 		}
 	}

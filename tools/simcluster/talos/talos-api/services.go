@@ -120,7 +120,8 @@ func (a machineService) Version(ctx context.Context, _ *emptypb.Empty) (*machine
 }
 
 // Kubeconfig: the admin kubeconfig as a .tar.gz holding one file, "kubeconfig"; control planes only
-// (v1alpha1_server.go Kubeconfig, machinehelper.CheckControlplane).
+// (v1alpha1_server.go Kubeconfig, machinehelper.CheckControlplane). machined generates it from the
+// node's config (its cluster endpoint and Kubernetes CA), bootstrapped or not.
 func (a machineService) Kubeconfig(_ *emptypb.Empty, srv grpc.ServerStreamingServer[common.Data]) error {
 	n, err := a.target(srv.Context())
 	if err != nil {
@@ -131,16 +132,21 @@ func (a machineService) Kubeconfig(_ *emptypb.Empty, srv grpc.ServerStreamingSer
 		return status.Errorf(codes.Unimplemented, "kubeconfig is only available on control plane nodes")
 	}
 
+	kubeconfig, err := a.cluster.adminKubeconfig(n)
+	if err != nil {
+		return err
+	}
+
 	var buf bytes.Buffer
 
 	gz := gzip.NewWriter(&buf)
 	tw := tar.NewWriter(gz)
 
-	if err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "kubeconfig", Size: int64(len(a.cluster.kubeconfig)), Mode: 0o600, ModTime: time.Now()}); err != nil {
+	if err = tw.WriteHeader(&tar.Header{Typeflag: tar.TypeReg, Name: "kubeconfig", Size: int64(len(kubeconfig)), Mode: 0o600, ModTime: time.Now()}); err != nil {
 		return err
 	}
 
-	if _, err = tw.Write(a.cluster.kubeconfig); err != nil {
+	if _, err = tw.Write(kubeconfig); err != nil {
 		return err
 	}
 
@@ -355,6 +361,10 @@ func (a machineService) ApplyConfiguration(ctx context.Context, req *machine.App
 	n, err := a.target(ctx)
 	if err != nil {
 		return nil, err
+	}
+
+	if n.maintenance() {
+		return n.applyInMaintenance(req)
 	}
 
 	if _, err = configloader.NewFromBytes(req.GetData()); err != nil {

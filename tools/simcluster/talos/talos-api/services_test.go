@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"context"
+	"testing"
+
+	"google.golang.org/grpc"
+)
 
 func workerConfig(machine string) []byte {
 	return []byte("version: v1alpha1\nmachine:\n  type: worker\n" + machine + "cluster:\n  clusterName: lab\n")
@@ -33,5 +38,23 @@ func TestInstallerImage(t *testing.T) {
 
 	if installerImage.MatchString("ghcr.io/siderolabs/talos:v1.13.10") {
 		t.Fatal("a non-installer image was taken for an installer")
+	}
+}
+
+// In maintenance mode a client without credentials is a reader (apid's ReadOnlyWithAdminOnSiderolink),
+// and may apply a config; Bootstrap, Reset, Kubeconfig are the admin's.
+func TestMaintenanceMethods(t *testing.T) {
+	for method, allowed := range map[string]bool{
+		"/machine.MachineService/ApplyConfiguration": true,
+		"/machine.MachineService/Version":            true,
+		"/cosi.resource.State/List":                  true,
+		"/machine.MachineService/Bootstrap":          false,
+		"/machine.MachineService/Reset":              false,
+		"/machine.MachineService/Kubeconfig":         false,
+	} {
+		_, err := maintenanceUnary(context.Background(), nil, &grpc.UnaryServerInfo{FullMethod: method}, func(context.Context, any) (any, error) { return nil, nil })
+		if (err == nil) != allowed {
+			t.Errorf("%s: allowed = %v, want %v", method, err == nil, allowed)
+		}
 	}
 }

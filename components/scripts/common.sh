@@ -157,16 +157,20 @@ live_control_plane() {
 # parsed from its output.
 # `kubectl wait --all` waits only for the Node objects that exist when it starts (kubectl v1.36
 # pkg/cmd/wait/wait.go resolves the objects once), and a node still installing has none yet: so the
-# nodes NODES names are first waited for to be created (--for=create, kubectl 1.31 and later).
+# nodes NODES names are first waited for to be created (--for=create, kubectl 1.31 and later), one
+# kubectl wait each, within the one timeout: given several objects of which more than one is missing,
+# `kubectl wait --for=create` fails at once instead of waiting (kubectl v1.36.3 wait.go RunWaitContext
+# polls while the lookup's error IsNotFound, and the lookup of several missing objects fails with an
+# aggregate of errors, which IsNotFound does not see through; the end-to-end lane's first pulumi up
+# found it).
 kubernetes_ready() {
-  local node named=""
+  local node left deadline
+  deadline=$((SECONDS + $(seconds_of "$1")))
   for node in ${NODES:-}; do
-    named="$named node/$node"
+    left=$((deadline - SECONDS))
+    [ "$left" -gt 0 ] || return 1
+    kubectl wait --for=create "node/$node" --timeout "${left}s" >/dev/null || return 1
   done
-  if [ -n "$named" ]; then
-    # shellcheck disable=SC2086 # one argument per node
-    kubectl wait --for=create $named --timeout "$1" >/dev/null || return 1
-  fi
   kubectl wait --for=condition=Ready nodes --all --timeout "$1" >/dev/null || return 1
   if [ "$CNI" = "cilium" ]; then
     kubectl -n kube-system rollout status daemonset/cilium --timeout "$1" >/dev/null || return 1

@@ -470,23 +470,32 @@ describe("lifecycle scripts on a simulated cluster (real talosctl, kubectl, kube
       expect(result.output).to.include("Kubernetes ready");
     });
 
-    it("waits for a node that registers only after it has installed", async () => {
+    it("waits for the nodes that register only after they have installed", async () => {
       // A config apply returns before the node reboots into Talos and registers (the Talos provider's
       // apply, terraform-provider-talos v0.11.0); kubectl wait --all waits only for the Node objects
-      // that exist when it starts (kubectl pkg/cmd/wait/wait.go).
+      // that exist when it starts (kubectl pkg/cmd/wait/wait.go), and kubectl wait --for=create of
+      // several objects fails at once when more than one is missing: two nodes install here.
       const cluster = sim.current();
-      await cluster.addNode({
-        name: "w-4",
-        ip: "127.0.0.24",
-        role: "worker",
-        ...OLD,
-        config: machineConfig("worker"),
-        registerAfterMs: 5000,
-      });
-      const result = await ready({ NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3 w-4" });
+      for (const [name, ip] of [
+        ["w-4", "127.0.0.24"],
+        ["w-5", "127.0.0.25"],
+      ]) {
+        await cluster.addNode({
+          name,
+          ip,
+          role: "worker",
+          ...OLD,
+          config: machineConfig("worker"),
+          registerAfterMs: 5000,
+        });
+      }
+      const result = await ready({ NODES: "cp-1 cp-2 cp-3 w-1 w-2 w-3 w-4 w-5" });
       expect(result.status, result.output).to.equal(0);
       const registered = events(await cluster.timeline(), "registered");
-      expect(registered, "ready.sh returned before w-4 had registered").to.include("w-4");
+      expect(registered, "ready.sh returned before w-4 and w-5 had registered").to.include.members([
+        "w-4",
+        "w-5",
+      ]);
     });
 
     it("checks Cilium only when it is the CNI", async () => {

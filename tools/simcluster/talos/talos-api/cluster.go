@@ -149,11 +149,11 @@ func NewCluster(ctx context.Context, opts Options) (*Cluster, error) {
 		return nil, err
 	}
 
+	c.talosCA = bundle.Certs.OS
+
 	if err = c.runKubernetes(pki); err != nil {
 		return nil, err
 	}
-
-	c.talosCA = bundle.Certs.OS
 
 	for _, spec := range opts.Nodes {
 		if err = c.AddNode(spec); err != nil {
@@ -172,6 +172,15 @@ func (c *Cluster) runKubernetes(pki *kubernetesPKI) error {
 		return err
 	}
 
+	// The apiserver creates kube-system itself (its system namespaces controller, a post-start hook) a
+	// moment after it reports ready; Kubernetes runs once it has. On a real control plane that happens
+	// long before Talos's checks of the node pass.
+	if err = waitForNamespace(c.ctx, kube, "kube-system"); err != nil {
+		processes.stop()
+
+		return err
+	}
+
 	c.kubeMu.Lock()
 	c.processes, c.kube, c.kubeconfig, c.bootstrapped = processes, kube, pki.kubeconfig, true
 	c.kubeMu.Unlock()
@@ -180,7 +189,7 @@ func (c *Cluster) runKubernetes(pki *kubernetesPKI) error {
 		return err
 	}
 
-	return c.startWorkloads()
+	return c.startWorkloads(c.talosCA != nil)
 }
 
 // kubernetes is the client of the cluster's apiserver, nil until Kubernetes runs.

@@ -15,6 +15,7 @@ import (
 	"syscall"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -206,4 +207,26 @@ func freePort() int {
 	defer l.Close() //nolint:errcheck
 
 	return l.Addr().(*net.TCPAddr).Port //nolint:forcetypeassert
+}
+
+// waitForNamespace polls until the namespace exists (up to a minute).
+func waitForNamespace(ctx context.Context, kube kubernetes.Interface, name string) error {
+	deadline := time.Now().Add(time.Minute)
+
+	for {
+		_, err := kube.CoreV1().Namespaces().Get(ctx, name, metav1.GetOptions{})
+		if err == nil {
+			return nil
+		}
+
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the apiserver did not create namespace %s: %w", name, err)
+		}
+
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }

@@ -27,9 +27,12 @@ const workloadNamespace = "default"
 
 func workloadName(n *Node) string { return "workload-" + n.Name }
 
-// startWorkloads creates the cilium DaemonSet and the coredns Deployment in kube-system, and starts the
-// watches that record cordons and finish evictions.
-func (c *Cluster) startWorkloads() error {
+// startWorkloads creates the coredns Deployment in kube-system (Talos deploys CoreDNS itself at the
+// bootstrap: controllers/k8s/internal/k8stemplates/coredns.go) and, in a cluster of given nodes, the
+// cilium DaemonSet the program's Helm release would have made; in a provisioned cluster that release
+// makes it (the kubernetes stand-in, tools/engine/standin). Then it starts the watches that record
+// cordons, finish evictions and keep the controllers' status.
+func (c *Cluster) startWorkloads(withCilium bool) error {
 	ctx := c.ctx
 	labels := map[string]string{"k8s-app": "cilium"}
 
@@ -40,16 +43,18 @@ func (c *Cluster) startWorkloads() error {
 		return fmt.Errorf("default ServiceAccount: %w", err)
 	}
 
-	_, err = c.kubernetes().AppsV1().DaemonSets("kube-system").Create(ctx, &appsv1.DaemonSet{
-		ObjectMeta: metav1.ObjectMeta{Name: "cilium"},
-		Spec: appsv1.DaemonSetSpec{
-			Selector:       &metav1.LabelSelector{MatchLabels: labels},
-			UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},
-			Template:       podTemplate(labels),
-		},
-	}, metav1.CreateOptions{})
-	if err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("cilium DaemonSet: %w", err)
+	if withCilium {
+		_, err = c.kubernetes().AppsV1().DaemonSets("kube-system").Create(ctx, &appsv1.DaemonSet{
+			ObjectMeta: metav1.ObjectMeta{Name: "cilium"},
+			Spec: appsv1.DaemonSetSpec{
+				Selector:       &metav1.LabelSelector{MatchLabels: labels},
+				UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType},
+				Template:       podTemplate(labels),
+			},
+		}, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("cilium DaemonSet: %w", err)
+		}
 	}
 
 	replicas := int32(2)
@@ -71,10 +76,32 @@ func (c *Cluster) startWorkloads() error {
 		return err
 	}
 
-	c.wg.Add(2)
+	c.wg.Add(3)
 
 	go c.watchLoop(c.watchNodes)
 	go c.watchLoop(c.watchPods)
+	go c.watchLoop(c.watchDaemonSets)
+
+	return nil
+}
+
+// watchDaemonSets sets the status of a DaemonSet of kube-system as its controller would once it is
+// created or changed (the cilium agents a Helm release makes).
+func (c *Cluster) watchDaemonSets() error {
+	w, err := c.kubernetes().AppsV1().DaemonSets("kube-system").Watch(c.ctx, metav1.ListOptions{})
+	if err != nil {
+		return err
+	}
+	defer w.Stop()
+
+	for event := range w.ResultChan() {
+		ds, ok := event.Object.(*appsv1.DaemonSet)
+		if ok && event.Type != watch.Deleted && ds.Status.ObservedGeneration != ds.Generation {
+			if err := c.updateControllers(); err != nil {
+				c.timeline.Add("", "controllers-error", err.Error())
+			}
+		}
+	}
 
 	return nil
 }
@@ -86,9 +113,9 @@ func podTemplate(labels map[string]string) corev1.PodTemplateSpec {
 	}
 }
 
-// updateControllers sets the cilium DaemonSet's and the coredns Deployment's status as their controllers
-// would: cilium is available on each Ready node but those with the "cilium-unavailable" fault, coredns
-// while any node is Ready.
+// updateControllers sets the cilium DaemonSet's (once there is one) and the coredns Deployment's status
+// as their controllers would: cilium is available on each Ready node but those with the
+// "cilium-unavailable" fault, coredns while any node is Ready.
 func (c *Cluster) updateControllers() error {
 	if c.kubernetes() == nil {
 		return nil // no controllers before the bootstrap
@@ -117,17 +144,19 @@ func (c *Cluster) updateControllers() error {
 	}
 
 	ds, err := c.kubernetes().AppsV1().DaemonSets("kube-system").Get(ctx, "cilium", metav1.GetOptions{})
-	if err != nil {
+	if err != nil && !apierrors.IsNotFound(err) {
 		return err
 	}
 
-	ds.Status = appsv1.DaemonSetStatus{
-		ObservedGeneration: ds.Generation, DesiredNumberScheduled: desired, CurrentNumberScheduled: desired,
-		UpdatedNumberScheduled: desired, NumberReady: ready, NumberAvailable: ready, NumberUnavailable: desired - ready,
-	}
+	if err == nil {
+		ds.Status = appsv1.DaemonSetStatus{
+			ObservedGeneration: ds.Generation, DesiredNumberScheduled: desired, CurrentNumberScheduled: desired,
+			UpdatedNumberScheduled: desired, NumberReady: ready, NumberAvailable: ready, NumberUnavailable: desired - ready,
+		}
 
-	if _, err = c.kubernetes().AppsV1().DaemonSets("kube-system").UpdateStatus(ctx, ds, metav1.UpdateOptions{}); err != nil {
-		return err
+		if _, err = c.kubernetes().AppsV1().DaemonSets("kube-system").UpdateStatus(ctx, ds, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
 	}
 
 	deploy, err := c.kubernetes().AppsV1().Deployments("kube-system").Get(ctx, "coredns", metav1.GetOptions{})

@@ -53,6 +53,7 @@ type Node struct {
 	busy                        string // the sequence that runs, Talos's sequencer lock
 	etcdMember                  bool
 	talosCA                     *x509.PEMEncodedCertificateAndKey // its apid's CA; nil in maintenance mode
+	diskGiB                     int                               // its install disk's size
 
 	resources state.State
 	server    *grpc.Server

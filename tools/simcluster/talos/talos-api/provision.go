@@ -24,6 +24,7 @@ import (
 	cosiapi "github.com/cosi-project/runtime/api/v1alpha1"
 	"github.com/siderolabs/talos/pkg/machinery/api/cluster"
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
+	"github.com/siderolabs/talos/pkg/machinery/api/storage"
 	talosconfig "github.com/siderolabs/talos/pkg/machinery/config/config"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
 	"github.com/siderolabs/talos/pkg/machinery/resources/runtime"
@@ -38,6 +39,7 @@ type MachineSpec struct {
 	ISO       string `json:"iso,omitempty"`
 	Version   string `json:"version,omitempty"`
 	Schematic string `json:"schematic,omitempty"`
+	DiskGiB   int    `json:"diskGiB,omitempty"` // the install disk's size
 }
 
 // ISO is an image downloaded to a Proxmox datastore: its file id and the URL it came from.
@@ -92,7 +94,7 @@ func (c *Cluster) AddMachine(spec MachineSpec) error {
 	n := &Node{
 		cluster: c, Name: spec.Name, IP: spec.IP,
 		version: spec.Version, schematic: spec.Schematic, nextVersion: spec.Version, nextSchematic: spec.Schematic,
-		events: newEventLog(),
+		diskGiB: spec.DiskGiB, events: newEventLog(),
 	}
 
 	c.mu.Lock()
@@ -207,6 +209,7 @@ var maintenanceMethods = map[string]bool{
 	machine.MachineService_EtcdMemberList_FullMethodName:     true,
 	machine.MachineService_EtcdStatus_FullMethodName:         true,
 	cluster.ClusterService_HealthCheck_FullMethodName:        true,
+	storage.StorageService_Disks_FullMethodName:              true,
 	cosiapi.State_Get_FullMethodName:                         true,
 	cosiapi.State_List_FullMethodName:                        true,
 	cosiapi.State_Watch_FullMethodName:                       true,

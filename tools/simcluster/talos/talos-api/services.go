@@ -18,6 +18,7 @@ import (
 	"github.com/siderolabs/talos/pkg/machinery/api/cluster"
 	"github.com/siderolabs/talos/pkg/machinery/api/common"
 	"github.com/siderolabs/talos/pkg/machinery/api/machine"
+	"github.com/siderolabs/talos/pkg/machinery/api/storage"
 	"github.com/siderolabs/talos/pkg/machinery/config/configloader"
 	"github.com/siderolabs/talos/pkg/machinery/resources/runtime"
 	"google.golang.org/grpc"
@@ -56,6 +57,10 @@ type (
 		cosiapi.UnimplementedStateServer
 		*api
 	}
+	storageService struct {
+		storage.UnimplementedStorageServiceServer
+		*api
+	}
 )
 
 func registerServices(s *grpc.Server, c *Cluster, n *Node) {
@@ -65,6 +70,31 @@ func registerServices(s *grpc.Server, c *Cluster, n *Node) {
 	machine.RegisterLifecycleServiceServer(s, lifecycleService{api: a})
 	cluster.RegisterClusterServiceServer(s, clusterService{api: a})
 	cosiapi.RegisterStateServer(s, stateService{api: a})
+	storage.RegisterStorageServiceServer(s, storageService{api: a})
+}
+
+// Disks lists the VM's disks as storaged does from its block devices (talos v1.13.9
+// internal/app/storaged/server.go Disks): the install disk, scsi0 (/dev/sda, an SSD; the system disk
+// once Talos has installed to it) and the ISO's CD-ROM. The Talos provider calls it, without credentials,
+// to tell a node in maintenance mode from a configured one (terraform-provider-talos v0.11.0
+// pkg/talos/util.go talosClientOp).
+func (a storageService) Disks(ctx context.Context, _ *emptypb.Empty) (*storage.DisksResponse, error) {
+	n, err := a.target(ctx)
+	if err != nil {
+		return nil, err
+	}
+
+	a.cluster.mu.Lock()
+	installed, size := n.running != nil, n.diskGiB
+	a.cluster.mu.Unlock()
+
+	return &storage.DisksResponse{Messages: []*storage.Disks{{
+		Metadata: hostMeta(n),
+		Disks: []*storage.Disk{
+			{DeviceName: "/dev/sda", Name: "QEMU HARDDISK", Size: uint64(size) << 30, Type: storage.Disk_SSD, SystemDisk: installed},
+			{DeviceName: "/dev/sr0", Name: "QEMU DVD-ROM", Type: storage.Disk_CD, Readonly: true},
+		},
+	}}}, nil
 }
 
 // target resolves the node a call is for, and fails as apid does when it does not answer.
@@ -335,6 +365,11 @@ func (a machineService) EtcdStatus(ctx context.Context, _ *emptypb.Empty) (*mach
 
 	if !n.etcdMember {
 		return nil, status.Errorf(codes.FailedPrecondition, "%s runs no etcd member", n.Name)
+	}
+
+	// Until the bootstrap's etcd runs (runKubernetes), the member is not up.
+	if a.cluster.kubernetes() == nil {
+		return nil, status.Errorf(codes.Unavailable, "%s: etcd is not running yet", n.Name)
 	}
 
 	memberStatus := &machine.EtcdMemberStatus{MemberId: memberID(n), ProtocolVersion: "3.6.0", StorageVersion: "3.6.0"}
@@ -631,6 +666,10 @@ func (a *api) answering(n *Node) error {
 }
 
 func (a *api) etcdHealthy(controlPlanes []string) error {
+	if a.cluster.kubernetes() == nil {
+		return fmt.Errorf("etcd is not running: the cluster is not bootstrapped")
+	}
+
 	return a.eachNode(controlPlanes, func(n *Node) error {
 		if err := a.answering(n); err != nil {
 			return err

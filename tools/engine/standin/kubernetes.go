@@ -15,7 +15,8 @@
 //
 // The real provider talks to the cluster in Check (OpenAPI validation), Diff (namespace scope via
 // discovery), Create/Update (server-side apply and await) and Read; its Helm Release Check downloads the
-// chart. The stand-in does none of that.
+// chart. The stand-in does none of that, but on a simulated cluster it applies and deletes the objects
+// (kubernetes_sim.go).
 package main
 
 import (
@@ -218,6 +219,12 @@ func kubernetesObject(token string) (*Resource, error) {
 		DeleteBeforeReplace: objectDeleteBeforeReplace,
 		Create:              func(c *Call) (string, resource.PropertyMap, error) { return objectCreate(c, g) },
 		Update:              func(c *Call) (resource.PropertyMap, error) { _, outs, err := objectCreate(c, g); return outs, err },
+		Delete: func(c *Call) error {
+			if !simulated() {
+				return nil
+			}
+			return simDeleteObject(c, g)
+		},
 		Read: "the real Read gets the live object from the API server (a missing object leaves the state) and " +
 			"returns it with the old inputs.",
 	}, nil
@@ -490,6 +497,11 @@ func objectCreate(c *Call, g gvk) (string, resource.PropertyMap, error) {
 	case known && !namespaced:
 		ns = ""
 	}
+	if simulated() {
+		if err := simApplyObject(c, g, outs); err != nil {
+			return "", nil, err
+		}
+	}
 	if ns == "" {
 		return name, outs, nil
 	}
@@ -522,7 +534,17 @@ func helmRelease() *Resource {
 			if r := getPath(c.Olds, "status.revision"); r.IsNumber() {
 				revision = r.NumberValue() + 1
 			}
-			return releaseOutputs(c, revision), nil
+			outs := releaseOutputs(c, revision)
+			if simulated() && !c.Preview {
+				return outs, simInstallRelease(c, outs)
+			}
+			return outs, nil
+		},
+		Delete: func(c *Call) error {
+			if !simulated() {
+				return nil
+			}
+			return simUninstallRelease(c)
 		},
 		Read: "the real Read looks the release up in the cluster's Helm storage (its values, chart version and " +
 			"status).",
@@ -591,5 +613,10 @@ func releaseCreate(c *Call) (string, resource.PropertyMap, error) {
 	}
 	name, _ := str(outs["name"])
 	namespace, _ := str(outs["namespace"])
+	if simulated() {
+		if err := simInstallRelease(c, outs); err != nil {
+			return "", nil, err
+		}
+	}
 	return namespace + "/" + name, outs, nil
 }

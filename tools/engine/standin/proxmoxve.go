@@ -161,7 +161,7 @@ func vmAddress(props resource.PropertyMap) (string, error) {
 }
 
 // bootMachine: on a simulated cluster a started VM is a machine that boots from its CD-ROM, the Talos
-// ISO, into maintenance mode at its address (talos-api POST /machines).
+// ISO, into maintenance mode at its address, with its first disk (talos-api POST /machines).
 func bootMachine(c *Call) error {
 	ip, err := vmAddress(c.News)
 	if err != nil {
@@ -172,7 +172,11 @@ func bootMachine(c *Call) error {
 		name = c.Name
 	}
 	iso, _ := str(getPath(c.News, "cdrom.fileId"))
-	return simRequest("POST", "/machines", map[string]string{"name": name, "ip": ip, "iso": iso})
+	machine := map[string]any{"name": name, "ip": ip, "iso": iso}
+	if size := getPath(c.News, "disks[0].size"); size.IsNumber() {
+		machine["diskGiB"] = int(size.NumberValue())
+	}
+	return simRequest("POST", "/machines", machine)
 }
 
 // vmDelete: [vm] vmDelete stops the VM (stop_on_destroy: a hard stop) and deletes it; on a simulated

@@ -226,7 +226,7 @@ func TestVMOnASimulatedCluster(t *testing.T) {
 	}
 	want := []string{
 		`POST /isos {"id":"local:iso/talos.iso","url":"` + url + `"}`,
-		`POST /machines {"ip":"127.0.0.41","iso":"local:iso/talos.iso","name":"cp-1"}`,
+		`POST /machines {"diskGiB":20,"ip":"127.0.0.41","iso":"local:iso/talos.iso","name":"cp-1"}`,
 		`POST /machines/127.0.0.41/reboot`,
 		`DELETE /machines/127.0.0.41`,
 	}

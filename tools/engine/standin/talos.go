@@ -582,11 +582,20 @@ func applyCreate(c *Call) (string, resource.PropertyMap, error) {
 	if c.Preview {
 		return "", outs, nil
 	}
+	if simulated() {
+		if err := simApply(c, outs); err != nil {
+			return "", nil, err
+		}
+	}
 	return "machine_configuration_apply", outs, nil
 }
 
 func applyUpdate(c *Call) (resource.PropertyMap, error) {
-	return applyOutputs(c)
+	outs, err := applyOutputs(c)
+	if err == nil && simulated() && !c.Preview {
+		err = simApply(c, outs)
+	}
+	return outs, err
 }
 
 func stringList(v resource.PropertyValue) []string {
@@ -770,7 +779,13 @@ func bootstrapCreate(c *Call) (string, resource.PropertyMap, error) {
 	if c.Preview {
 		return "", bootstrapOutputs(c), nil
 	}
-	return "machine_bootstrap", bootstrapOutputs(c), nil
+	outs := bootstrapOutputs(c)
+	if simulated() {
+		if err := simBootstrap(outs); err != nil {
+			return "", nil, err
+		}
+	}
+	return "machine_bootstrap", outs, nil
 }
 
 func bootstrapUpdate(c *Call) (resource.PropertyMap, error) {
@@ -874,6 +889,10 @@ func kubeconfigCreate(c *Call) (string, resource.PropertyMap, error) {
 	if c.Preview {
 		outs["kubeconfigRaw"], outs["kubernetesClientConfiguration"] = unknown(), unknown()
 		return "", outs, nil
+	}
+	if simulated() {
+		id, err := simKubeconfig(outs)
+		return id, outs, err
 	}
 	endpoint, _ := str(outs["endpoint"])
 	raw, client, err := kubeconfigOutputs(endpoint)
@@ -1234,9 +1253,14 @@ func invokeClientConfiguration(_ *Provider, args resource.PropertyMap, _ bool) (
 
 // invokeHealth: [tf:talos_cluster_health_data_source.go] Read waits for the cluster's health checks and
 // fails when they time out; the stand-in has no cluster and succeeds. id "cluster_health"; inputs echoed.
-func invokeHealth(_ *Provider, args resource.PropertyMap, _ bool) (resource.PropertyMap, error) {
+func invokeHealth(_ *Provider, args resource.PropertyMap, preview bool) (resource.PropertyMap, error) {
 	if err := requireArgs("talos:cluster/getHealth", args, "clientConfiguration", "controlPlaneNodes", "endpoints"); err != nil {
 		return nil, err
+	}
+	if simulated() && !preview {
+		if err := simHealth(args); err != nil {
+			return nil, err
+		}
 	}
 	outs := copyMap(args)
 	outs["id"] = resource.NewProperty("cluster_health")

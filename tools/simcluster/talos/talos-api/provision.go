@@ -407,23 +407,13 @@ func (a machineService) Bootstrap(ctx context.Context, _ *machine.BootstrapReque
 		return nil, status.Errorf(codes.Unimplemented, "bootstrap is only available on control plane nodes")
 	}
 
-	c.mu.Lock()
-	running := n.running
-	c.mu.Unlock()
-
-	cfg, err := configloader.NewFromBytes(running)
+	pki, err := n.configPKI()
 	if err != nil {
 		return nil, err
 	}
 
-	spec := cfg.Cluster()
-	if spec.ServiceAccount() == nil {
+	if len(pki.saKey) == 0 {
 		return nil, status.Error(codes.FailedPrecondition, "the config has no cluster.serviceAccount key")
-	}
-
-	pki, err := newKubernetesPKI(spec.Endpoint(), spec.Name(), spec.IssuingCA(), spec.ServiceAccount().Key)
-	if err != nil {
-		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 
 	c.kubeMu.Lock()
@@ -486,9 +476,20 @@ func (c *Cluster) adminKubeconfig(n *Node) ([]byte, error) {
 		return c.kubeconfig, nil
 	}
 
-	c.mu.Lock()
+	pki, err := n.configPKI()
+	if err != nil {
+		return nil, err
+	}
+
+	return pki.kubeconfig, nil
+}
+
+// configPKI is the Kubernetes PKI of the config node n runs: its cluster endpoint, Kubernetes CA and
+// service account key.
+func (n *Node) configPKI() (*kubernetesPKI, error) {
+	n.cluster.mu.Lock()
 	running := n.running
-	c.mu.Unlock()
+	n.cluster.mu.Unlock()
 
 	cfg, err := configloader.NewFromBytes(running)
 	if err != nil {
@@ -497,10 +498,15 @@ func (c *Cluster) adminKubeconfig(n *Node) ([]byte, error) {
 
 	spec := cfg.Cluster()
 
-	pki, err := newKubernetesPKI(spec.Endpoint(), spec.Name(), spec.IssuingCA(), nil)
+	var saKey []byte
+	if sa := spec.ServiceAccount(); sa != nil {
+		saKey = sa.Key
+	}
+
+	pki, err := newKubernetesPKI(spec.Endpoint(), spec.Name(), spec.IssuingCA(), saKey)
 	if err != nil {
 		return nil, status.Error(codes.FailedPrecondition, err.Error())
 	}
 
-	return pki.kubeconfig, nil
+	return pki, nil
 }

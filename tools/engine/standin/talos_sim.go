@@ -37,7 +37,8 @@ import (
 // simTimeout is the provider's default timeout of create and update (timeouts.Create(ctx, 10*time.Minute)).
 const simTimeout = 10 * time.Minute
 
-// simRetryInterval: helper/retry polls with a backoff from 100ms up to 10s; the stand-in polls every second.
+// simRetryInterval: helper/retry.RetryContext polls through a StateChangeConf (MinTimeout 500 ms, its wait
+// doubling up to 10 s); the stand-in polls every second.
 const simRetryInterval = time.Second
 
 // talosClientConfig is [tf:util.go] talosClientTFConfigToTalosClientConfig: a talosconfig of one context,

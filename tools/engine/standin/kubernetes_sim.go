@@ -176,25 +176,22 @@ func releaseWorkloads(props resource.PropertyMap) ([]*unstructured.Unstructured,
 
 // simInstallRelease installs (or upgrades) a release on a simulated cluster: its chart's workloads.
 func simInstallRelease(c *Call, outs resource.PropertyMap) error {
-	objects, err := releaseWorkloads(outs)
-	if err != nil {
-		return err
-	}
-	kube, err := newSimKube(c.P)
-	if err != nil {
-		return err
-	}
-	for _, obj := range objects {
+	return eachWorkload(c, outs, func(kube *simKube, obj *unstructured.Unstructured) error {
 		if err := kube.apply(obj); err != nil {
 			return fmt.Errorf("stand-in kubernetes: %s: %w", c.URN, err)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // simUninstallRelease deletes a release's workloads from a simulated cluster.
 func simUninstallRelease(c *Call) error {
-	objects, err := releaseWorkloads(c.Olds)
+	return eachWorkload(c, c.Olds, (*simKube).delete)
+}
+
+// eachWorkload runs op on each workload of the release these properties describe.
+func eachWorkload(c *Call, props resource.PropertyMap, op func(*simKube, *unstructured.Unstructured) error) error {
+	objects, err := releaseWorkloads(props)
 	if err != nil {
 		return err
 	}
@@ -203,7 +200,7 @@ func simUninstallRelease(c *Call) error {
 		return err
 	}
 	for _, obj := range objects {
-		if err := kube.delete(obj); err != nil {
+		if err := op(kube, obj); err != nil {
 			return err
 		}
 	}

@@ -49,7 +49,8 @@ type Node struct {
 	running, persisted          []byte
 	bootedWith                  []byte // the config the node last booted into: what its services run with
 	bootID                      string
-	up, booted, gone            bool
+	up, booted, gone            bool   // gone: reset out of the cluster, or its VM deleted
+	vmDeleted                   bool   // a reset node's VM stays until Proxmox deletes it
 	busy                        string // the sequence that runs, Talos's sequencer lock
 	etcdMember                  bool
 	talosCA                     *x509.PEMEncodedCertificateAndKey // its apid's CA; nil in maintenance mode

@@ -118,11 +118,11 @@ func (c *Cluster) DeleteMachine(ip string) error {
 	}
 
 	c.mu.Lock()
-	gone, up := n.gone, n.up
-	n.gone = true
+	deleted, up := n.vmDeleted, n.up
+	n.gone, n.vmDeleted = true, true
 	c.mu.Unlock()
 
-	if gone {
+	if deleted {
 		return nil
 	}
 
@@ -265,6 +265,11 @@ func (n *Node) applyInMaintenance(req *machine.ApplyConfigurationRequest) (*mach
 		return reply, nil
 	}
 
+	installVersion, installSchematic, err := installedBy(cfg.Machine().Install().Image())
+	if err != nil {
+		return nil, status.Error(codes.InvalidArgument, err.Error())
+	}
+
 	if err = n.lock("install"); err != nil {
 		return nil, err
 	}
@@ -272,6 +277,10 @@ func (n *Node) applyInMaintenance(req *machine.ApplyConfigurationRequest) (*mach
 	c := n.cluster
 	c.mu.Lock()
 	n.persisted = req.GetData()
+
+	if installVersion != "" {
+		n.nextVersion, n.nextSchematic = installVersion, installSchematic
+	}
 	c.mu.Unlock()
 
 	if mode == machine.ApplyConfigurationRequest_STAGED {
@@ -291,7 +300,7 @@ func (n *Node) applyInMaintenance(req *machine.ApplyConfigurationRequest) (*mach
 
 		n.setStage(runtime.MachineStageInstalling) //nolint:errcheck // the state is in memory
 		n.emit("", &machine.MachineStatusEvent{Stage: machine.MachineStatusEvent_INSTALLING, Status: &machine.MachineStatusEvent_MachineStatus{}})
-		c.timeline.Add(n.Name, "installing", n.version+" "+n.schematic)
+		c.timeline.Add(n.Name, "installing", n.nextVersion+" "+n.nextSchematic)
 		time.Sleep(shutdownDelay)
 		n.shutdown("install")
 
@@ -305,6 +314,34 @@ func (n *Node) applyInMaintenance(req *machine.ApplyConfigurationRequest) (*mach
 	}()
 
 	return reply, nil
+}
+
+// officialInstaller: Sidero's own installer image, <registry>/siderolabs/installer:<version>, the image
+// of the empty schematic (talosctl gen config's default, pkg/machinery/gendata and pkg/images).
+var officialInstaller = regexp.MustCompile(`^[^/]+/siderolabs/installer:(v[0-9][^@]*)$`)
+
+// emptySchematic: the Image Factory id of the schematic without customizations, whose images are
+// Sidero's own (siderolabs/image-factory: the id of an empty schematic's canonical YAML).
+const emptySchematic = "376567988ad370138ad8b2698212367b8edcb69b5fd68c80be1f2ec7d603b4ba"
+
+// installedBy: the Talos version and schematic an install from maintenance mode puts on disk. Talos runs
+// the installer of the config's machine.install.image, whatever the ISO booted (talos v1.14.1
+// internal/app/machined/pkg/runtime/v1alpha1/v1alpha1_sequencer_tasks.go Install: RunInstallerContainer
+// with Install().Image()); without one, its own version's installer, which keeps the ISO's ("" here).
+func installedBy(image string) (version, schematic string, err error) {
+	if image == "" {
+		return "", "", nil
+	}
+
+	if match := installerImage.FindStringSubmatch(image); match != nil {
+		return match[2], match[1], nil
+	}
+
+	if match := officialInstaller.FindStringSubmatch(image); match != nil {
+		return match[1], emptySchematic, nil
+	}
+
+	return "", "", fmt.Errorf("machine.install.image %q: the stand-in installs only Image Factory installers (<registry>/<platform>-installer/<schematic>:<version>) and Sidero's (<registry>/siderolabs/installer:<version>)", image)
 }
 
 // identify: a node booting into its config takes from it its role, its hostname (hostname below), its

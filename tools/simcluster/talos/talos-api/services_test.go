@@ -58,3 +58,21 @@ func TestMaintenanceMethods(t *testing.T) {
 		}
 	}
 }
+
+// An install from maintenance mode takes the config's installer, not the ISO's version.
+func TestInstalledBy(t *testing.T) {
+	for _, tc := range []struct{ image, version, schematic string }{
+		{"factory.talos.dev/nocloud-installer/88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b:v1.14.3", "v1.14.3", "88d1f7a5c4f1d3aba7df787c448c1d3d008ed29cfb34af53fa0df4336a56040b"},
+		{"ghcr.io/siderolabs/installer:v1.14.1", "v1.14.1", emptySchematic},
+		{"", "", ""},
+	} {
+		version, schematic, err := installedBy(tc.image)
+		if err != nil || version != tc.version || schematic != tc.schematic {
+			t.Errorf("installedBy(%q) = %q, %q, %v; want %q, %q", tc.image, version, schematic, err, tc.version, tc.schematic)
+		}
+	}
+
+	if _, _, err := installedBy("docker.io/library/busybox:latest"); err == nil {
+		t.Error("an image that installs no Talos was taken")
+	}
+}

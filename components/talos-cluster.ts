@@ -21,6 +21,7 @@ import {
   RecordedNode,
   recordedNodes,
   recordOfAttempt,
+  removedNodes,
 } from "./internal/last-update";
 import { credentialsIn, patchText } from "./internal/config-patches";
 import { Cni } from "./internal/machine-config";
@@ -380,13 +381,17 @@ export class TalosCluster extends pulumi.ComponentResource {
     }
 
     // The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
-    // "none" (nodes Ready, CoreDNS and Cilium rolled out).
+    // "none" (nodes Ready, CoreDNS and Cilium rolled out). Its Kubernetes half wants the Kubernetes
+    // nodes to be exactly the listed ones (talos v1.14.1 pkg/cluster/check/kubernetes.go
+    // K8sAllNodesReportedAssertion, cluster.NodesMatch: "unexpected nodes"), and a node this update
+    // removes leaves only when Pulumi deletes it, after the program has run: while one is pending, it
+    // is left to the readiness command, which waits for each listed node.
     const healthy = healthGate(
       {
         clientConfiguration: controlPlane.clientConfiguration,
         controlPlaneNodes: controlPlane.nodes.map((n) => n.ip),
         workerNodes: this.workerPools.flatMap((pool) => pool.nodes.map((n) => n.ip)),
-        kubernetes: true,
+        kubernetes: removedNodes(args.lastUpdate, spec).length === 0,
         timeout: "30m",
       },
       { parent: this, dependsOn: [...afterCni, ...this.workerPools] },

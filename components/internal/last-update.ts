@@ -383,6 +383,16 @@ export function recordedNodes<V>(
   );
 }
 
+/** The nodes the last update recorded that the description no longer has: this update removes them. */
+export function removedNodes(lastUpdate: LastUpdate | undefined, cluster: ClusterSpec): string[] {
+  const recorded = lastUpdate?.nodes;
+  if (typeof recorded !== "object" || recorded === null) {
+    return [];
+  }
+  const kept = new Set(poolsWithPaths(cluster).flatMap(([pool]) => pool.nodes.map((n) => n.name)));
+  return Object.keys(recorded).filter((name) => !kept.has(name));
+}
+
 /**
  * What may exist while an update runs, written before it creates anything: every node the last update
  * recorded, as it recorded it (a removal may not have happened yet), and every node this update adds

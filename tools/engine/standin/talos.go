@@ -34,7 +34,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net"
 	"net/url"
@@ -46,6 +45,7 @@ import (
 
 	"github.com/pulumi/pulumi/sdk/v3/go/common/resource"
 	pulumirpc "github.com/pulumi/pulumi/sdk/v3/proto/go"
+	"github.com/siderolabs/talos/pkg/machinery/config/machine"
 )
 
 const (
@@ -353,35 +353,10 @@ func b64(b []byte) resource.PropertyValue {
 	return resource.NewProperty(base64.StdEncoding.EncodeToString(b))
 }
 
-func randBytes(n int) []byte {
-	b := make([]byte, n)
-	_, _ = rand.Read(b)
-	return b
-}
-
-// bootstrapToken is [machinery] secrets/utils.go genToken(6, 16): [0-9a-z]{6}.[0-9a-z]{16}.
-func bootstrapToken() string {
-	const chars = "0123456789abcdefghijklmnopqrstuvwxyz"
-	pick := func(n int) string {
-		out := make([]byte, 0, n)
-		for len(out) < n {
-			for _, b := range randBytes(n) {
-				if b < 252 && len(out) < n { // 252 = 7*36: no modulo bias, as upstream
-					out = append(out, chars[int(b)%len(chars)])
-				}
-			}
-		}
-		return string(out)
-	}
-	return pick(6) + "." + pick(16)
-}
-
 // --- Secrets -----------------------------------------------------------------------------------------------
 
-// secretsCreate generates a fresh bundle as [machinery] secrets.NewBundle does for a v1.3+ contract, and
-// stores it as [tf:util.go] secretsBundleTomachineSecrets does (certificates and keys base64(PEM), id
-// "machine_secrets"), with an admin client certificate (O=os:admin, 1 year:
-// constants.TalosAPIDefaultCertificateValidityDuration) signed by the OS CA.
+// secretsCreate: a fresh bundle from machinery (talos_machinery.go, newMachineSecrets), id
+// "machine_secrets"; a preview leaves the secrets unknown.
 func secretsCreate(c *Call) (string, resource.PropertyMap, error) {
 	outs := copyMap(c.News)
 	outs["talosVersion"] = resource.NewProperty(talosContractOutput(c.News["talosVersion"]))
@@ -389,58 +364,12 @@ func secretsCreate(c *Call) (string, resource.PropertyMap, error) {
 		outs["machineSecrets"], outs["clientConfiguration"] = unknown(), unknown()
 		return "", outs, nil
 	}
-	etcd, err := newCA(pkix.Name{Organization: []string{"etcd"}}, true)
+	contract, _ := str(outs["talosVersion"])
+	machineSecrets, clientConfiguration, err := newMachineSecrets(contract)
 	if err != nil {
 		return "", nil, err
 	}
-	k8s, err := newCA(pkix.Name{Organization: []string{"kubernetes"}}, true)
-	if err != nil {
-		return "", nil, err
-	}
-	aggregator, err := newCA(pkix.Name{CommonName: "front-proxy"}, true)
-	if err != nil {
-		return "", nil, err
-	}
-	_, _, serviceAccountKey, err := newKey(true)
-	if err != nil {
-		return "", nil, err
-	}
-	osCA, err := newCA(pkix.Name{Organization: []string{"talos"}}, false)
-	if err != nil {
-		return "", nil, err
-	}
-	admin, err := newLeaf(osCA, pkix.Name{Organization: []string{"os:admin"}}, 365*24*time.Hour)
-	if err != nil {
-		return "", nil, err
-	}
-	pair := func(kp *keyPair) resource.PropertyValue {
-		return resource.NewProperty(resource.PropertyMap{"cert": b64(kp.cert), "key": b64(kp.key)})
-	}
-	outs["machineSecrets"] = resource.NewProperty(resource.PropertyMap{
-		"certs": resource.NewProperty(resource.PropertyMap{
-			"etcd":              pair(etcd),
-			"k8s":               pair(k8s),
-			"k8sAggregator":     pair(aggregator),
-			"k8sServiceaccount": resource.NewProperty(resource.PropertyMap{"key": b64(serviceAccountKey)}),
-			"os":                pair(osCA),
-		}),
-		"cluster": resource.NewProperty(resource.PropertyMap{
-			// [machinery] bundle.go populate: 32 random bytes, URL-encoded id, std-encoded secret.
-			"id":     resource.NewProperty(base64.URLEncoding.EncodeToString(randBytes(32))),
-			"secret": b64(randBytes(32)),
-		}),
-		"secrets": resource.NewProperty(resource.PropertyMap{
-			"bootstrapToken": resource.NewProperty(bootstrapToken()),
-			// cis.CreateEncryptionToken: 32 random bytes, std base64 (aescbc only for contracts < v1.3).
-			"secretboxEncryptionSecret": b64(randBytes(32)),
-		}),
-		"trustdinfo": resource.NewProperty(resource.PropertyMap{"token": resource.NewProperty(bootstrapToken())}),
-	})
-	outs["clientConfiguration"] = resource.NewProperty(resource.PropertyMap{
-		"caCertificate":     b64(osCA.cert),
-		"clientCertificate": b64(admin.cert),
-		"clientKey":         b64(admin.key),
-	})
+	outs["machineSecrets"], outs["clientConfiguration"] = machineSecrets, clientConfiguration
 	return "machine_secrets", outs, nil
 }
 
@@ -507,7 +436,7 @@ func secretsUpdate(c *Call) (resource.PropertyMap, error) {
 //   - apply_mode defaults to "auto" (stringdefault); on_destroy's reset/graceful/reboot default to
 //     false/true/false when the block is given (booldefault);
 //   - ModifyPlan returns early when endpoint, node or the input is unknown; otherwise it sets endpoint
-//     (default: node), machine_configuration (the input with config_patches applied, see applyPatches),
+//     (default: node), machine_configuration (the input with config_patches applied by machinery, patchConfig),
 //     machine_configuration_hash (hex SHA-256 of it) and resolved_apply_mode (apply_mode, except that
 //     staged_if_needing_reboot needs a dry run against the node: when that fails, as it must here, the
 //     provider falls back to "auto" with a warning);
@@ -555,7 +484,7 @@ func applyOutputs(c *Call) (resource.PropertyMap, error) {
 		outs["endpoint"] = plain(c.News["node"])
 	}
 	cfg, _ := str(input)
-	rendered, err := applyPatches(cfg, stringList(patches))
+	rendered, err := patchConfig(cfg, stringList(patches))
 	if err != nil {
 		return nil, fmt.Errorf("stand-in talos: %s: error applying config patches: %w", c.URN, err)
 	}
@@ -610,152 +539,6 @@ func stringList(v resource.PropertyValue) []string {
 		}
 	}
 	return out
-}
-
-// applyPatches stands in for [machinery] configpatcher.LoadPatches + Apply. With no patches the input is
-// returned byte for byte (Apply returns its input untouched). Otherwise it is a simplified strategic
-// merge, not machinery's typed one:
-//   - every patch is one or more YAML documents; a document with `kind` is matched to the config's
-//     document of the same apiVersion, kind and name (appended when none; removed by `$patch: delete`);
-//     a document without `kind` patches the v1alpha1 document;
-//   - maps merge key by key; a value `{$patch: delete}` removes the key; lists append, except podSubnets
-//     and serviceSubnets, which are replaced (machinery's `merge:"replace"` fields; the others it has,
-//     and its keyed merges such as interfaces by name, are not modelled); scalars are replaced;
-//   - the result is re-encoded (2-space YAML, documents separated by ---, key order kept), not machinery's
-//     encoder output, so its text and hash differ from the real provider's;
-//   - RFC 6902 JSON patches (a JSON list) and @file patches are refused.
-func applyPatches(cfg string, patches []string) (string, error) {
-	if len(patches) == 0 {
-		return cfg, nil
-	}
-	docs, err := yamlDocs(cfg)
-	if err != nil {
-		return "", fmt.Errorf("machine configuration: %w", err)
-	}
-	for i, patch := range patches {
-		trimmed := strings.TrimSpace(patch)
-		if strings.HasPrefix(trimmed, "[") || strings.HasPrefix(trimmed, "@") {
-			return "", fmt.Errorf("patch %d: the stand-in applies strategic-merge YAML patches only (not RFC 6902 or @file)", i)
-		}
-		pdocs, err := yamlDocs(patch)
-		if err != nil {
-			return "", fmt.Errorf("patch %d: %w", i, err)
-		}
-		for _, pd := range pdocs {
-			docs = mergeDocument(docs, pd)
-		}
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	for _, d := range docs {
-		if err := enc.Encode(d); err != nil {
-			return "", err
-		}
-	}
-	if err := enc.Close(); err != nil {
-		return "", err
-	}
-	return buf.String(), nil
-}
-
-func yamlDocs(s string) ([]*yaml.Node, error) {
-	dec := yaml.NewDecoder(strings.NewReader(s))
-	var docs []*yaml.Node
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(doc.Content) == 1 && doc.Content[0].Kind == yaml.MappingNode {
-			docs = append(docs, doc.Content[0])
-		} else if len(doc.Content) == 1 && doc.Content[0].Kind != yaml.ScalarNode {
-			return nil, fmt.Errorf("a config document must be a mapping")
-		}
-	}
-	return docs, nil
-}
-
-func mapValue(m *yaml.Node, key string) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
-}
-
-func docIdentity(d *yaml.Node) (kind, apiVersion, name string) {
-	for k, p := range map[string]*string{"kind": &kind, "apiVersion": &apiVersion, "name": &name} {
-		if v := mapValue(d, k); v != nil {
-			*p = v.Value
-		}
-	}
-	return kind, apiVersion, name
-}
-
-func isDeleteDirective(n *yaml.Node) bool {
-	if n == nil || n.Kind != yaml.MappingNode {
-		return false
-	}
-	v := mapValue(n, "$patch")
-	return v != nil && v.Value == "delete"
-}
-
-func mergeDocument(docs []*yaml.Node, patch *yaml.Node) []*yaml.Node {
-	kind, apiVersion, name := docIdentity(patch)
-	for i, d := range docs {
-		dk, da, dn := docIdentity(d)
-		if dk != kind || (kind != "" && (da != apiVersion || dn != name)) {
-			continue
-		}
-		if isDeleteDirective(patch) {
-			return append(docs[:i:i], docs[i+1:]...)
-		}
-		docs[i] = mergeNode(d, patch, "")
-		return docs
-	}
-	if isDeleteDirective(patch) {
-		return docs
-	}
-	return append(docs, patch)
-}
-
-// replacedLists are the list fields machinery replaces instead of appending to (merge:"replace").
-var replacedLists = map[string]bool{"podSubnets": true, "serviceSubnets": true}
-
-func mergeNode(dst, src *yaml.Node, key string) *yaml.Node {
-	switch {
-	case dst != nil && dst.Kind == yaml.MappingNode && src.Kind == yaml.MappingNode:
-		for i := 0; i+1 < len(src.Content); i += 2 {
-			k, v := src.Content[i], src.Content[i+1]
-			idx := -1
-			for j := 0; j+1 < len(dst.Content); j += 2 {
-				if dst.Content[j].Value == k.Value {
-					idx = j
-				}
-			}
-			switch {
-			case isDeleteDirective(v):
-				if idx >= 0 {
-					dst.Content = append(dst.Content[:idx:idx], dst.Content[idx+2:]...)
-				}
-			case idx < 0:
-				dst.Content = append(dst.Content, k, v)
-			default:
-				dst.Content[idx+1] = mergeNode(dst.Content[idx+1], v, k.Value)
-			}
-		}
-		return dst
-	case dst != nil && dst.Kind == yaml.SequenceNode && src.Kind == yaml.SequenceNode && !replacedLists[key]:
-		dst.Content = append(dst.Content, src.Content...)
-		return dst
-	}
-	return src
 }
 
 // --- Bootstrap ---------------------------------------------------------------------------------------------
@@ -1047,11 +830,7 @@ func schematicCreate(c *Call) (string, resource.PropertyMap, error) {
 // invokeMachineConfiguration stands in for talos_machine_configuration ([tf:talos_machine_configuration_
 // data_source.go] Read): kubernetes_version defaults to constants.DefaultKubernetesVersion (1.36.0) and
 // talos_version to the machinery's major.minor (v1.13); the id is the cluster name; machine_configuration
-// is Sensitive. The real one renders machinery's full v1alpha1 config (generate + bundle, install disk
-// /dev/sda, installer ghcr.io/siderolabs/installer:v1.13.0, cluster discovery on). The stand-in renders a
-// smaller v1alpha1 document from the same inputs (type, cluster name and endpoint, the secrets' ids,
-// tokens and CAs, image versions), then applies config_patches with applyPatches. It is NOT machinery's
-// render.
+// is Sensitive and machinery's own render (talos_machinery.go, renderMachineConfig).
 func invokeMachineConfiguration(_ *Provider, args resource.PropertyMap, _ bool) (resource.PropertyMap, error) {
 	if err := requireArgs("talos:machine/getConfiguration", args, "clusterName", "clusterEndpoint", "machineType", "machineSecrets"); err != nil {
 		return nil, err
@@ -1067,106 +846,17 @@ func invokeMachineConfiguration(_ *Provider, args resource.PropertyMap, _ bool) 
 	if machineType != "controlplane" && machineType != "worker" {
 		return nil, fmt.Errorf("talos:machine/getConfiguration: machineType must be controlplane or worker, got %q", machineType)
 	}
-	get := func(path string) string { s, _ := str(getPath(args, "machineSecrets."+path)); return s }
-	clusterName, _ := str(args["clusterName"])
-	endpoint, _ := str(args["clusterEndpoint"])
+	kind := machine.TypeWorker
+	if machineType == "controlplane" {
+		kind = machine.TypeControlPlane
+	}
 	k8sVersion, _ := str(outs["kubernetesVersion"])
-	k8sVersion = "v" + strings.TrimPrefix(k8sVersion, "v")
-	cp := machineType == "controlplane"
-	onlyCP := func(s string) string {
-		if cp {
-			return s
-		}
-		return ""
-	}
-	type crtKey struct {
-		Crt string `yaml:"crt,omitempty"`
-		Key string `yaml:"key,omitempty"`
-	}
-	type image struct {
-		Image string `yaml:"image"`
-	}
-	doc := struct {
-		Version string `yaml:"version"`
-		Debug   bool   `yaml:"debug"`
-		Persist bool   `yaml:"persist"`
-		Machine struct {
-			Type     string   `yaml:"type"`
-			Token    string   `yaml:"token"`
-			CA       crtKey   `yaml:"ca"`
-			CertSANs []string `yaml:"certSANs"`
-			Kubelet  image    `yaml:"kubelet"`
-			Install  struct {
-				Disk  string `yaml:"disk"`
-				Image string `yaml:"image"`
-				Wipe  bool   `yaml:"wipe"`
-			} `yaml:"install"`
-		} `yaml:"machine"`
-		Cluster struct {
-			ID           string `yaml:"id"`
-			Secret       string `yaml:"secret"`
-			ControlPlane struct {
-				Endpoint string `yaml:"endpoint"`
-			} `yaml:"controlPlane"`
-			ClusterName string `yaml:"clusterName"`
-			Network     struct {
-				DNSDomain      string   `yaml:"dnsDomain"`
-				PodSubnets     []string `yaml:"podSubnets"`
-				ServiceSubnets []string `yaml:"serviceSubnets"`
-			} `yaml:"network"`
-			Token                     string  `yaml:"token"`
-			SecretboxEncryptionSecret string  `yaml:"secretboxEncryptionSecret,omitempty"`
-			CA                        crtKey  `yaml:"ca"`
-			AggregatorCA              *crtKey `yaml:"aggregatorCA,omitempty"`
-			ServiceAccount            *crtKey `yaml:"serviceAccount,omitempty"`
-			APIServer                 *image  `yaml:"apiServer,omitempty"`
-			ControllerManager         *image  `yaml:"controllerManager,omitempty"`
-			Proxy                     image   `yaml:"proxy"`
-			Scheduler                 *image  `yaml:"scheduler,omitempty"`
-			Discovery                 struct {
-				Enabled bool `yaml:"enabled"`
-			} `yaml:"discovery"`
-			Etcd *struct {
-				CA crtKey `yaml:"ca"`
-			} `yaml:"etcd,omitempty"`
-		} `yaml:"cluster"`
-	}{Version: "v1alpha1", Persist: true}
-	m := &doc.Machine
-	m.Type, m.Token = machineType, get("trustdinfo.token")
-	m.CA = crtKey{get("certs.os.cert"), onlyCP(get("certs.os.key"))}
-	m.CertSANs = []string{}
-	m.Kubelet.Image = "ghcr.io/siderolabs/kubelet:" + k8sVersion
-	m.Install.Disk, m.Install.Image = "/dev/sda", "ghcr.io/siderolabs/installer:"+talosMachineryTag
-	cl := &doc.Cluster
-	cl.ID, cl.Secret = get("cluster.id"), get("cluster.secret")
-	cl.ControlPlane.Endpoint, cl.ClusterName = endpoint, clusterName
-	cl.Network.DNSDomain = "cluster.local"
-	cl.Network.PodSubnets, cl.Network.ServiceSubnets = []string{"10.244.0.0/16"}, []string{"10.96.0.0/12"}
-	cl.Token = get("secrets.bootstrapToken")
-	cl.CA = crtKey{get("certs.k8s.cert"), onlyCP(get("certs.k8s.key"))}
-	cl.Proxy.Image = "registry.k8s.io/kube-proxy:" + k8sVersion
-	cl.Discovery.Enabled = true
-	if cp {
-		cl.SecretboxEncryptionSecret = get("secrets.secretboxEncryptionSecret")
-		cl.AggregatorCA = &crtKey{get("certs.k8sAggregator.cert"), get("certs.k8sAggregator.key")}
-		cl.ServiceAccount = &crtKey{Key: get("certs.k8sServiceaccount.key")}
-		cl.APIServer = &image{"registry.k8s.io/kube-apiserver:" + k8sVersion}
-		cl.ControllerManager = &image{"registry.k8s.io/kube-controller-manager:" + k8sVersion}
-		cl.Scheduler = &image{"registry.k8s.io/kube-scheduler:" + k8sVersion}
-		cl.Etcd = &struct {
-			CA crtKey `yaml:"ca"`
-		}{crtKey{get("certs.etcd.cert"), get("certs.etcd.key")}}
-	}
-	var buf bytes.Buffer
-	enc := yaml.NewEncoder(&buf)
-	enc.SetIndent(2)
-	if err := enc.Encode(&doc); err != nil {
-		return nil, err
-	}
-	rendered, err := applyPatches(buf.String(), stringList(args["configPatches"]))
+	talosVersion, _ := str(outs["talosVersion"])
+	rendered, err := renderMachineConfig(args, kind, k8sVersion, talosVersion)
 	if err != nil {
-		return nil, fmt.Errorf("talos:machine/getConfiguration: error parsing config patch: %w", err)
+		return nil, fmt.Errorf("talos:machine/getConfiguration: %w", err)
 	}
+	clusterName, _ := str(args["clusterName"])
 	outs["machineConfiguration"] = resource.MakeSecret(resource.NewProperty(rendered))
 	outs["id"] = resource.NewProperty(clusterName)
 	markSecret(outs, machineSecretsInputSecrets)

@@ -6,6 +6,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
+	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -147,7 +149,7 @@ func TestConfigurationApply(t *testing.T) {
 		t.Errorf("plan defaults: %v", outs)
 	}
 
-	// Patches: maps merge, lists append (podSubnets replaced), documents by kind/name, $patch: delete.
+	// Patches, by machinery: maps merge, lists append (podSubnets replaced), documents by kind, $patch: delete.
 	patched := in.Copy()
 	patched["configPatches"] = resource.NewPropertyValue([]any{
 		"machine:\n  certSANs: [b]\n  install:\n    disk: /dev/sda\ncluster:\n  network:\n    podSubnets: [10.42.0.0/16]\n",
@@ -156,9 +158,18 @@ func TestConfigurationApply(t *testing.T) {
 	})
 	patched["applyMode"] = resource.NewProperty("staged_if_needing_reboot")
 	after := h.update(typ, "apply", id, outs, in, patched, false)
-	docs, err := yamlDocs(stringAt(t, after, "machineConfiguration"))
-	if err != nil || len(docs) != 3 {
-		t.Fatalf("docs = %d, %v", len(docs), err)
+	var docs []*yaml.Node
+	for dec := yaml.NewDecoder(strings.NewReader(stringAt(t, after, "machineConfiguration"))); ; {
+		var doc yaml.Node
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, &doc)
+	}
+	if len(docs) != 3 {
+		t.Fatalf("docs = %d", len(docs))
 	}
 	var main struct {
 		Machine struct {

@@ -69,8 +69,8 @@ describe("benchmark", () => {
   });
 
   describe("the prod stack", () => {
-    async function simulateSize(workers: number) {
-      const stack = stackOfSize({ controlPlanes: 3, workers });
+    async function simulateSize(workers: number, controlPlanes = 3) {
+      const stack = stackOfSize({ controlPlanes, workers });
       const clock = new VirtualClock();
       const running = runOffline(program, { ...stack, scheduler: clock });
       const seconds = await clock.drive(running);
@@ -92,6 +92,11 @@ describe("benchmark", () => {
         "kubernetes:helm.sh/v3:Release::prod-cilium",
         HEALTH,
       ]);
+    });
+
+    it("is a stack the program takes at the one-node size, the bound of every other", async () => {
+      const alone = await simulateSize(0, 1);
+      expect(alone.seconds).to.be.greaterThan(0);
     });
   });
 

@@ -2,7 +2,8 @@
  * The benchmark's clusters: the `prod` example stack with its control plane and worker pool resized.
  * Everything else (Cilium, kube-vip, Longhorn, protection) stays as `prod` has it, so the figures are
  * those of a real production stack at each size. A single control plane cannot be protected (the
- * stack refuses it); it is the one-node cluster whose time is the lower bound.
+ * stack refuses it); it is the one-node cluster whose time is the lower bound. Without workers it has
+ * no Longhorn either (the stack refuses Longhorn without workers).
  */
 import { join } from "node:path";
 import { parse } from "yaml";
@@ -37,11 +38,13 @@ export function stackOfSize(size: ClusterSize): StackConfig {
   const cluster = parse(file.config[CLUSTER_KEY]) as {
     network: Record<string, unknown>;
     deletionProtection: boolean;
+    longhorn: { enabled: boolean };
     controlPlane: { nodes: unknown[] };
     workerPools: { nodes: unknown[] }[];
   };
   cluster.network.cidr = NETWORK;
   cluster.deletionProtection &&= size.controlPlanes >= 3;
+  cluster.longhorn.enabled &&= size.workers > 0;
   cluster.controlPlane.nodes = nodes("cp", size.controlPlanes, FIRST_CONTROL_PLANE_IP, 2011);
   cluster.workerPools = size.workers === 0 ? [] : [{ ...cluster.workerPools[0], nodes: [] }];
   if (size.workers > 0) {

@@ -13,7 +13,7 @@ import {
   checkTalosVersion,
   talosMinor,
 } from "./internal/versions";
-import { healthGate } from "./health";
+import { healthGate, leavingReason } from "./health";
 import { checkRollSettings, ClusterUpgrade, UpgradeOrder } from "./cluster-upgrade";
 import { checkNodePool, createPoolNodes, NodeLifecycle, NodePoolArgs, PoolNode } from "./node-pool";
 import * as talos from "./talos";
@@ -95,6 +95,16 @@ export interface ControlPlaneArgs extends NodePoolArgs {
    * @default false
    */
   teardown?: boolean;
+  /**
+   * Nodes of the cluster (control planes or workers) that this update removes. Each leaves etcd and
+   * Kubernetes only when Pulumi deletes it, after the program has run, and Talos's health checks want
+   * etcd's members and the Kubernetes nodes to be exactly the listed nodes (talos v1.14.1
+   * pkg/cluster/check/etcd.go EtcdControlPlaneNodesAssertion, kubernetes.go K8sAllNodesReportedAssertion),
+   * so with any the health gate would fail until its timeout: it is skipped in such an update. Each
+   * removal checks the cluster's health itself first. TalosCluster sets it from its last update.
+   * @default []
+   */
+  nodesLeaving?: string[];
 }
 
 export type VipProvider = "talos" | "kube-vip";
@@ -328,6 +338,7 @@ export class ControlPlane extends pulumi.ComponentResource implements ClusterJoi
         controlPlaneNodes: ips,
         kubernetes: false,
         timeout: HEALTH_TIMEOUT,
+        skippedBecause: leavingReason(args.nodesLeaving),
       },
       { parent: this, dependsOn: [bootstrap, ...nodes.map((n) => n.apply)] },
     );

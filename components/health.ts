@@ -20,6 +20,20 @@ export interface HealthGateArgs {
   kubernetes: boolean;
   /** How long to wait, as a Go duration. */
   timeout: string;
+  /**
+   * Why this update must not run the check (it says so in the update's log), as when nodes leave in it.
+   * @default undefined (the check runs)
+   */
+  skippedBecause?: string;
+}
+
+/** Why the health gates wait for the next update when these nodes leave in this one, or nothing. */
+export function leavingReason(nodesLeaving: readonly string[] = []): string | undefined {
+  return nodesLeaving.length === 0
+    ? undefined
+    : `${nodesLeaving.join(", ")} leave${nodesLeaving.length === 1 ? "s" : ""} in this update, and Talos's ` +
+        `checks want etcd's members and the Kubernetes nodes to be exactly the listed ones until ` +
+        `Pulumi deletes ${nodesLeaving.length === 1 ? "it" : "them"}; the next update checks again`;
 }
 
 /**
@@ -30,6 +44,10 @@ export interface HealthGateArgs {
 export function healthGate(args: HealthGateArgs, opts: pulumi.InvokeOutputOptions): pulumi.Output<string> {
   if (pulumi.runtime.isDryRun()) {
     return pulumi.output("skipped in preview");
+  }
+  if (args.skippedBecause !== undefined) {
+    void pulumi.log.info(`health gate skipped: ${args.skippedBecause}`, opts.parent);
+    return pulumi.output(`skipped: ${args.skippedBecause}`);
   }
   return talos.cluster
     .getHealthOutput(

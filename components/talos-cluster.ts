@@ -10,7 +10,7 @@ import { CiliumCni } from "./cilium-cni";
 import { UpgradeOrder } from "./cluster-upgrade";
 import { configRoll } from "./config-roll";
 import { ControlPlane, VipProvider } from "./control-plane";
-import { healthGate, kubernetesReady } from "./health";
+import { healthGate, kubernetesReady, leavingReason } from "./health";
 import { ClusterSpec, NodePoolSpec, poolsWithPaths, readClusterArgs } from "./internal/cluster-args";
 import {
   checkLastUpdate,
@@ -277,6 +277,8 @@ export class TalosCluster extends pulumi.ComponentResource {
     for (const warning of warnings) {
       void pulumi.log.warn(`${warning.path}: ${warning.message}`, this);
     }
+    // The nodes the last update recorded that the description no longer has: they leave in this one.
+    const nodesLeaving = removedNodes(args.lastUpdate, spec);
     // Where these resources were before TalosCluster: at the top of the stack.
     const child = { parent: this, aliases: [{ parent: pulumi.rootStackResource }] };
 
@@ -301,6 +303,7 @@ export class TalosCluster extends pulumi.ComponentResource {
         clusterName: spec.name,
         talosVersion: spec.talosVersion,
         configContract: configContractOf(args.lastUpdate, spec),
+        nodesLeaving,
         kubernetesVersion: spec.kubernetesVersion,
         vip: spec.vip.ip,
         vipProvider: spec.vip.provider,
@@ -381,17 +384,15 @@ export class TalosCluster extends pulumi.ComponentResource {
     }
 
     // The whole cluster healthy: Talos's check of every node, then what it skips while the CNI is
-    // "none" (nodes Ready, CoreDNS and Cilium rolled out). Its Kubernetes half wants the Kubernetes
-    // nodes to be exactly the listed ones (talos v1.14.1 pkg/cluster/check/kubernetes.go
-    // K8sAllNodesReportedAssertion, cluster.NodesMatch: "unexpected nodes"), and a node this update
-    // removes leaves only when Pulumi deletes it, after the program has run: while one is pending, it
-    // is left to the readiness command, which waits for each listed node.
+    // "none" (nodes Ready, CoreDNS and Cilium rolled out). Skipped, as the control plane's, in an update
+    // that removes nodes (ControlPlaneArgs.nodesLeaving); the readiness command still runs.
     const healthy = healthGate(
       {
         clientConfiguration: controlPlane.clientConfiguration,
         controlPlaneNodes: controlPlane.nodes.map((n) => n.ip),
         workerNodes: this.workerPools.flatMap((pool) => pool.nodes.map((n) => n.ip)),
-        kubernetes: removedNodes(args.lastUpdate, spec).length === 0,
+        kubernetes: true,
+        skippedBecause: leavingReason(nodesLeaving),
         timeout: "30m",
       },
       { parent: this, dependsOn: [...afterCni, ...this.workerPools] },

@@ -149,16 +149,15 @@ describe("stacks", () => {
     expect(run.outputs?.kubeconfig).to.equal(SECRET);
   });
 
-  it("leaves Kubernetes out of that check while a removed node is still a Kubernetes node", async () => {
+  it("skips both health checks in an update that removes a node, which is still a member until deleted", async () => {
     // The record of the last update, with w-3, which this description no longer has.
     const before = succeeded(await runStack("prod"));
     const cluster = exampleCluster("prod");
     (cluster.workerPools as { nodes: unknown[] }[])[0].nodes.pop();
     const run = succeeded(await runStack("prod", cluster, {}, { previousOutputs: before.outputs }));
-    const checks = run.invokes.filter((i) => i.token === TOKENS.health);
-    expect(checks.map((c) => c.args.skipKubernetesChecks)).to.deep.equal([true, true]);
-    expect(checks[1].args.workerNodes).to.deep.equal(["10.20.0.21", "10.20.0.22"]);
-    // The update after it, with nothing left to remove, checks Kubernetes again.
+    expect(run.invokes.filter((i) => i.token === TOKENS.health)).to.deep.equal([]);
+    expect(run.outputs?.kubeconfig).to.equal(SECRET);
+    // The update after it, with nothing left to remove, checks again.
     const next = succeeded(await runStack("prod", cluster, {}, { previousOutputs: run.outputs }));
     const again = next.invokes.filter((i) => i.token === TOKENS.health);
     expect(again.map((c) => c.args.skipKubernetesChecks)).to.deep.equal([true, false]);

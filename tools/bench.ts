@@ -3,23 +3,27 @@
  * depth) and deployed under a virtual clock (a simulated `pulumi up` and Talos roll). Prints Markdown.
  * Figures, not assertions: the targets are printed beside them.
  *
- *   npm run bench [-- --parallel <n>] [-- --sizes 1x0,3x3,3x30] [-- --engine false]
+ *   npm run bench [-- --parallel <n>] [-- --sizes 1x0,3x3,3x30] [-- --engine false] [-- --e2e false]
  *
  * With the engine on (the default), it also times the real engine's `pulumi preview` of prod against
  * the offline plan's (tools/bench/engine-preview.ts; builds the engine lane's tools on first use).
+ * With the end-to-end lane on (the default), it runs it (test/e2e, tools/bench/e2e.ts; builds the
+ * engine's and the simulated cluster's programs on first use) and prints what it measured: each
+ * scenario's `pulumi up`, the engine's cost per resource, and prod's Talos roll node by node.
  */
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { ClusterSize, sizeLabel } from "./bench/cluster-sizes";
 import { HEALTH_LATENCIES, NODE_LATENCIES, RESOURCE_LATENCIES, UPGRADE_LATENCIES } from "./bench/latencies";
 import { measureEnginePreview } from "./bench/engine-preview";
+import { endToEndReport, measureEndToEnd } from "./bench/e2e";
 import { Evaluation, PlanMeasurement } from "./bench/measure";
 import { shortType } from "./offline/diagrams";
 
 /** The one-node cluster first: its time is the lower bound of every other. */
 const DEFAULT_SIZES = "1x0,3x3,3x30,3x300,5x300";
 const USAGE =
-  "usage: npm run bench [-- --parallel <n>] [--sizes 1x0,3x3,...] [--engine true|false]  (<control planes>x<workers>)";
+  "usage: npm run bench [-- --parallel <n>] [--sizes 1x0,3x3,...] [--engine true|false] [--e2e true|false]  (<control planes>x<workers>)";
 const MEASURE = join(__dirname, "bench", "measure.ts");
 /** The targets of issue 6. */
 const TARGETS = { overBound: 0.05, planSeconds: 20, planBytes: 2 ** 30 };
@@ -28,10 +32,11 @@ interface Options {
   parallel?: number;
   sizes: ClusterSize[];
   engine: boolean;
+  e2e: boolean;
 }
 
 function parseOptions(argv: string[]): Options {
-  const options: Options = { sizes: parseSizes(DEFAULT_SIZES), engine: true };
+  const options: Options = { sizes: parseSizes(DEFAULT_SIZES), engine: true, e2e: true };
   for (let i = 0; i < argv.length; i += 2) {
     const value = argv[i + 1];
     if (argv[i] === "--parallel" && /^[1-9][0-9]*$/.test(value ?? "")) {
@@ -40,6 +45,8 @@ function parseOptions(argv: string[]): Options {
       options.sizes = parseSizes(value);
     } else if (argv[i] === "--engine" && (value === "true" || value === "false")) {
       options.engine = value === "true";
+    } else if (argv[i] === "--e2e" && (value === "true" || value === "false")) {
+      options.e2e = value === "true";
     } else {
       throw new Error(`bad argument ${argv[i]}\n${USAGE}`);
     }
@@ -194,6 +201,10 @@ function main(): void {
       `| \`npm run plan -- --stack prod\` (offline plan) | ${seconds(engine.planMs)} s |`,
       `| ratio | ×${(engine.previewMs / engine.planMs).toFixed(1)} |`,
     );
+  }
+  if (options.e2e) {
+    process.stderr.write("running the end-to-end lane ...\n");
+    out.push(...endToEndReport(measureEndToEnd()));
   }
   console.log(out.join("\n"));
 }

@@ -317,18 +317,18 @@ func (c *Cluster) setKubelet(version string) error {
 	c.mu.Unlock()
 
 	for _, n := range nodes {
-		c.mu.Lock()
-		gone, running := n.gone, n.running
-
 		// upgrade-k8s works on the Kubernetes nodes (talos v1.14.1 pkg/cluster/kubernetes/talos_managed.go
 		// lists them through the API server); a node still in maintenance mode or installing has no running
 		// config yet, registers only once it boots into one, and takes its kubelet's version from that.
-		if !gone && len(running) > 0 {
+		c.mu.Lock()
+		running := n.running
+		member := !n.gone && len(running) > 0
+		if member {
 			n.kubelet = version
 		}
 		c.mu.Unlock()
 
-		if gone || len(running) == 0 {
+		if !member {
 			continue
 		}
 
